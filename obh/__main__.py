@@ -1,0 +1,3 @@
+from obh.cli import main
+
+main()

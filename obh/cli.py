@@ -1,0 +1,23 @@
+"""`obh`: one entry point, one group, subcommands registered from the `obh.cmd_*` modules."""
+
+from __future__ import annotations
+
+import click
+
+from obtoolkit.provenance import package_version
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_version(), prog_name="obh")
+def main() -> None:
+    """OB-Hypersim toolkit: Hypersim reading, occlusion-boundary labels, generation, MoDOT training."""
+
+
+def _register() -> None:
+    from obh import cmd_data
+
+    for command in cmd_data.COMMANDS:
+        main.add_command(command)
+
+
+_register()

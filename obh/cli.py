@@ -13,11 +13,18 @@ def main() -> None:
     """OB-Hypersim toolkit: Hypersim reading, occlusion-boundary labels, generation, MoDOT training."""
 
 
-def _register() -> None:
-    from obh import cmd_data
+# Each module defines click commands and lists them in COMMANDS.
+COMMAND_MODULES = (
+    "obh.cmd_data",
+)
 
-    for command in cmd_data.COMMANDS:
-        main.add_command(command)
+
+def _register() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        for command in importlib.import_module(name).COMMANDS:
+            main.add_command(command)
 
 
 _register()

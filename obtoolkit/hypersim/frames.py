@@ -1,0 +1,149 @@
+"""Reading one Hypersim frame: geometry and final HDF5 modalities, the tonemapped preview, and a typed bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from obtoolkit.errors import EmptyFrameError, FormatError, MissingFileError
+from obtoolkit.hypersim.h5 import read_hdf5_dataset
+from obtoolkit.hypersim.layout import FINAL_MODALITIES, GEOMETRY_MODALITIES, FrameId, HypersimLayout, ModalitySpec
+
+DEFAULT_GEOMETRY_KINDS = ("depth_meters", "normal_cam", "render_entity_id", "semantic", "semantic_instance")
+
+
+def _expected_shape(spec: ModalitySpec, shape_hw: tuple[int, int] | None) -> tuple[int | None, ...]:
+    height, width = shape_hw if shape_hw is not None else (None, None)
+    return (height, width) if spec.channels is None else (height, width, spec.channels)
+
+
+def read_geometry(
+    layout: HypersimLayout, frame: FrameId, modality: str, *, shape_hw: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Read one geometry modality of a frame in its stored dtype (float16 / int16 for real Hypersim files).
+
+    Shapes: (H, W) for depth_meters and the id maps, (H, W, 3) for positions, normals and tex_coord.
+    `shape_hw`, when given (e.g. from the camera CSV), is enforced.
+    """
+    spec = GEOMETRY_MODALITIES.get(modality)
+    if spec is None:
+        raise ValueError(f"unknown geometry modality {modality!r}; known: {sorted(GEOMETRY_MODALITIES)}")
+    return read_hdf5_dataset(
+        layout.geometry_path(frame, modality), what=f"{modality} of {frame}", kind=spec.kind,
+        shape=_expected_shape(spec, shape_hw),
+    )
+
+
+def read_final(
+    layout: HypersimLayout, frame: FrameId, modality: str, *, shape_hw: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Read one final (HDR) modality of a frame: (H, W, 3) float16, linear, not NaN-masked."""
+    spec = FINAL_MODALITIES.get(modality)
+    if spec is None:
+        raise ValueError(f"unknown final modality {modality!r}; known: {sorted(FINAL_MODALITIES)}")
+    return read_hdf5_dataset(
+        layout.final_path(frame, modality), what=f"{modality} of {frame}", kind=spec.kind,
+        shape=_expected_shape(spec, shape_hw),
+    )
+
+
+def read_tonemap(layout: HypersimLayout, frame: FrameId, *, shape_hw: tuple[int, int] | None = None) -> np.ndarray:
+    """Read the tonemapped sRGB preview (`frame.IIII.tonemap.jpg`) as uint8 (H, W, 3)."""
+    return read_rgb_image(layout.tonemap_path(frame), what=f"tonemap of {frame}", shape_hw=shape_hw)
+
+
+def read_rgb_image(path: str | Path, *, what: str, shape_hw: tuple[int, int] | None = None) -> np.ndarray:
+    """Read an 8-bit image file as uint8 (H, W, 3) RGB, with errors that name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(path, what)
+    try:
+        with Image.open(path) as image:
+            rgb = np.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as error:
+        raise FormatError(path, f"a readable image ({what})", f"unreadable: {error}") from error
+    if shape_hw is not None and rgb.shape[:2] != tuple(shape_hw):
+        raise FormatError(path, f"size {shape_hw[1]}x{shape_hw[0]} ({what})", f"{rgb.shape[1]}x{rgb.shape[0]}")
+    return rgb
+
+
+@dataclass(frozen=True, eq=False)
+class FrameGeometry:
+    """The per-pixel geometry of one frame, converted to working dtypes, with its valid mask.
+
+    Attributes:
+        frame: which frame.
+        distance_m: float32 (H, W), Euclidean distance along the ray in metres (Hypersim's depth_meters);
+            NaN where `valid_mask` is False.
+        normal_cam: float32 (H, W, 3) camera-frame normals as stored (not re-normalised; may be NaN, zero, inward),
+            or None if not read.
+        render_entity_id, semantic, semantic_instance: int32 (H, W), -1 where undefined, or None if not read.
+        valid_mask: bool (H, W): finite distance > 0 and, when read, render_entity_id >= 1.
+    """
+
+    frame: FrameId
+    distance_m: np.ndarray
+    valid_mask: np.ndarray
+    normal_cam: np.ndarray | None = None
+    render_entity_id: np.ndarray | None = None
+    semantic: np.ndarray | None = None
+    semantic_instance: np.ndarray | None = None
+
+    @property
+    def shape_hw(self) -> tuple[int, int]:
+        return self.distance_m.shape
+
+    @property
+    def valid_fraction(self) -> float:
+        return float(self.valid_mask.mean())
+
+
+def read_frame_geometry(
+    layout: HypersimLayout,
+    frame: FrameId,
+    *,
+    modalities: Collection[str] = DEFAULT_GEOMETRY_KINDS,
+    shape_hw: tuple[int, int] | None = None,
+    allow_empty: bool = False,
+) -> FrameGeometry:
+    """Read the modalities label generation needs and derive the valid mask (spec §6.1).
+
+    valid = finite(depth_meters) & depth_meters > 0 & render_entity_id >= 1 (when render_entity_id is read).
+    All modalities must share one (H, W). Invalid pixels get NaN distance.
+
+    Raises:
+        EmptyFrameError: no valid pixel at all (e.g. Hypersim's all-NaN ai_012_007/cam_01/frame.0000), unless
+            `allow_empty`; the message names the depth file.
+    """
+    if "depth_meters" not in modalities:
+        raise ValueError("read_frame_geometry needs depth_meters")
+    arrays = {m: read_geometry(layout, frame, m, shape_hw=shape_hw) for m in modalities}
+    distance = arrays["depth_meters"]
+    shape = distance.shape
+    for name, array in arrays.items():
+        if array.shape[:2] != shape:
+            raise FormatError(layout.geometry_path(frame, name), f"size {shape} like depth_meters", str(array.shape))
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(distance) & (distance > 0)
+    ids = {k: arrays[k].astype(np.int32) for k in ("render_entity_id", "semantic", "semantic_instance") if k in arrays}
+    if "render_entity_id" in ids:
+        valid &= ids["render_entity_id"] >= 1
+    if not valid.any() and not allow_empty:
+        raise EmptyFrameError(
+            f"{layout.geometry_path(frame, 'depth_meters')}: frame {frame} has no valid pixel "
+            "(depth all NaN or no geometry hit)"
+        )
+    normal = arrays.get("normal_cam")
+    return FrameGeometry(
+        frame=frame,
+        distance_m=np.where(valid, distance, np.nan).astype(np.float32),
+        valid_mask=valid,
+        normal_cam=None if normal is None else normal.astype(np.float32),
+        render_entity_id=ids.get("render_entity_id"),
+        semantic=ids.get("semantic"),
+        semantic_instance=ids.get("semantic_instance"),
+    )

@@ -1,0 +1,1 @@
+"""Synthetic Hypersim-format scenes (open3d ray casting) for the demo and the tests."""

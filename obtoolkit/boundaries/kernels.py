@@ -1,0 +1,130 @@
+"""Compiled per-pair kernel of the default generator (spec §6.2).
+
+Each unordered adjacent pair (p, q = p + offset) is decided once, for the four inclinations E, S, SE, NE, so the
+resulting order map is exactly antisymmetric. `relations_kernel` and its slow reference in the tests implement the
+same rules:
+
+  lambda(r; X0, n) = (n . X0) / (n . r), undefined where |n . r| < cos_graze_min or n is undefined;
+  d0 = (D_q - D_p) / L,  dm = (lambda(r_m; X_q, n_q) - lambda(r_m; X_p, n_p)) / L,
+  a = lambda(r_p; X_q, n_q) - D_p,  b = D_q - lambda(r_q; X_p, n_p),  tau = max(tau_abs, tau_rel * min(D_p, D_q));
+  geometric g = +1 if d0 > tau and dm > tau and a > 0 and b > 0, -1 if all mirrored, else 0; when a lambda is undefined,
+  g = 0 ('strict') or sign(d0) if |d0| > 4 tau ('zero_order');
+  same key (or no instance rule): omega = g, class SELF; different keys: s = dm where defined, else d0;
+  omega = sign(s) with class INTER unless |s| < eps_tie (a tie); exactly one side valid: VOID (valid side occludes)
+  when the void policy is 'occluder'.
+
+Deviation from spec §6.2 item 3, on purpose: the spec falls back to d0 also when dm is defined but below eps_tie. d0
+compares the lengths of two different rays, so on one flat surface it changes by about D * sin(angle) / f per pixel
+(about 2 mm at 3 m for Hypersim's 887 px focal length): as large as a poster's gap, so it would order coplanar
+neighbours by viewing angle rather than by depth. dm compares both planes along the same (mid) ray, so a small dm is a
+tie and d0 is used only when dm is undefined (grazing or missing normals).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+CLASS_NONE, CLASS_VOID, CLASS_INTER, CLASS_SELF = 0, 1, 2, 3
+
+_OFFSETS = np.array([(0, 1), (1, 0), (1, 1), (-1, 1)], dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _dot(a0, a1, a2, b0, b1, b2):
+    return a0 * b0 + a1 * b1 + a2 * b2
+
+
+@numba.njit(cache=True, nogil=True)
+def _plane_distance(r0, r1, r2, n0, n1, n2, n_dot_x0, cos_min):
+    """Distance along unit ray r to the plane {X : n . X = n_dot_x0}; NaN when undefined (grazing)."""
+    denominator = _dot(n0, n1, n2, r0, r1, r2)
+    if abs(denominator) < cos_min:
+        return np.nan
+    return n_dot_x0 / denominator
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x, yq, xq, length, tau_abs, tau_rel,
+          cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel):
+    """(omega, class, tie) of the pair (p = (y, x), q = (yq, xq)); tie is +-1 for an inter-object tie, else 0."""
+    vp, vq = valid[y, x], valid[yq, xq]
+    if not vp or not vq:
+        if vp != vq and void_occluder:
+            return (1 if vp else -1), CLASS_VOID, 0
+        return 0, CLASS_NONE, 0
+    dp, dq = distance[y, x], distance[yq, xq]
+    nearest = min(dp, dq)
+    tau = max(tau_abs, tau_rel * nearest)
+    d0 = (dq - dp) / length
+    inter = instance_rule and (kind[y, x] != kind[yq, xq] or ident[y, x] != ident[yq, xq])
+    if not inter and abs(d0) <= tau:
+        return 0, CLASS_NONE, 0
+    # mid ray: the map uv -> ray is linear, so the ray of the uv midpoint is the sum of the raw rays
+    m0 = rays_raw[y, x, 0] + rays_raw[yq, xq, 0]
+    m1 = rays_raw[y, x, 1] + rays_raw[yq, xq, 1]
+    m2 = rays_raw[y, x, 2] + rays_raw[yq, xq, 2]
+    mn = np.sqrt(m0 * m0 + m1 * m1 + m2 * m2)
+    m0, m1, m2 = m0 / mn, m1 / mn, m2 / mn
+    lam_mp = lam_mq = lam_pq = lam_qp = np.nan
+    if normal_ok[y, x]:
+        n0, n1, n2 = normals[y, x, 0], normals[y, x, 1], normals[y, x, 2]
+        nx = dp * _dot(n0, n1, n2, rays[y, x, 0], rays[y, x, 1], rays[y, x, 2])
+        lam_mp = _plane_distance(m0, m1, m2, n0, n1, n2, nx, cos_min)
+        lam_qp = _plane_distance(rays[yq, xq, 0], rays[yq, xq, 1], rays[yq, xq, 2], n0, n1, n2, nx, cos_min)
+    if normal_ok[yq, xq]:
+        n0, n1, n2 = normals[yq, xq, 0], normals[yq, xq, 1], normals[yq, xq, 2]
+        nx = dq * _dot(n0, n1, n2, rays[yq, xq, 0], rays[yq, xq, 1], rays[yq, xq, 2])
+        lam_mq = _plane_distance(m0, m1, m2, n0, n1, n2, nx, cos_min)
+        lam_pq = _plane_distance(rays[y, x, 0], rays[y, x, 1], rays[y, x, 2], n0, n1, n2, nx, cos_min)
+    dm = (lam_mq - lam_mp) / length
+    if inter:
+        eps = tie_eps_rel * nearest
+        s = d0 if np.isnan(dm) else dm
+        if abs(s) < eps or s == 0.0:
+            return 0, CLASS_NONE, (1 if dp < dq else (-1 if dq < dp else 0))
+        return (1 if s > 0 else -1), CLASS_INTER, 0
+    if np.isnan(lam_mp) or np.isnan(lam_mq) or np.isnan(lam_pq) or np.isnan(lam_qp):
+        if zero_order and abs(d0) > 4.0 * tau:
+            return (1 if d0 > 0 else -1), CLASS_SELF, 0
+        return 0, CLASS_NONE, 0
+    a = lam_pq - dp
+    b = dq - lam_qp
+    if d0 > tau and dm > tau and a > 0 and b > 0:
+        return 1, CLASS_SELF, 0
+    if d0 < -tau and dm < -tau and a < 0 and b < 0:
+        return -1, CLASS_SELF, 0
+    return 0, CLASS_NONE, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, tau_abs, tau_rel, diag_len,
+                     cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel):
+    """Relations of every adjacent pair.
+
+    Args (all C-contiguous): distance float64 (H, W) metres (any value where invalid); valid bool (H, W);
+        normals float64 (H, W, 3) unit, facing the camera; normal_ok bool (H, W); rays float64 (H, W, 3) unit;
+        rays_raw float64 (H, W, 3) = M_cam_from_uv @ (u, v, 1); kind uint8 / ident int32 (H, W) object keys.
+
+    Returns:
+        relation int8 (H, W, 4), pair_class uint8 (H, W, 4), tie int8 (H, W, 4), for the inclinations E, S, SE, NE
+        (pair (p, p + offset)); pairs leaving the image are 0.
+    """
+    height, width = distance.shape
+    relation = np.zeros((height, width, 4), np.int8)
+    pair_class = np.zeros((height, width, 4), np.uint8)
+    tie = np.zeros((height, width, 4), np.int8)
+    for y in range(height):
+        for x in range(width):
+            for k in range(4):
+                yq, xq = y + _OFFSETS[k, 0], x + _OFFSETS[k, 1]
+                if yq < 0 or yq >= height or xq >= width:
+                    continue
+                length = diag_len if k >= 2 else 1.0
+                omega, cls, t = _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x, yq, xq,
+                                      length, tau_abs, tau_rel, cos_min, zero_order, void_occluder, instance_rule,
+                                      tie_eps_rel)
+                relation[y, x, k] = omega
+                pair_class[y, x, k] = cls
+                tie[y, x, k] = t
+    return relation, pair_class, tie

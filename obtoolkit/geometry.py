@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.linalg
 
@@ -211,7 +212,7 @@ class SanitizedNormals:
 
 
 def depth_normals(
-    points_cam_m: np.ndarray, valid_mask: np.ndarray, *, jump_rel: float = 0.02
+    points_cam_m: np.ndarray, valid_mask: np.ndarray, *, jump_rel: float = 0.02, where: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normals from back-projected points: cross product of horizontal and vertical tangents, facing the camera.
 
@@ -220,52 +221,76 @@ def depth_normals(
     the smaller distance change (the same surface side of a jump).
 
     Args:
-        points_cam_m: float (H, W, 3) camera-frame points, metres (NaN allowed where invalid).
+        points_cam_m: float (H, W, 3) camera-frame points, metres (any value where invalid).
         valid_mask: bool (H, W).
+        where: optional bool (H, W): compute only these pixels (the others are left undefined).
 
     Returns:
         normals float64 (H, W, 3) unit, n . P <= 0 (facing the camera), zero where undefined; defined bool (H, W).
     """
-    check_same_hw("depth_normals", points_cam_m=points_cam_m, valid_mask=valid_mask)
-    points = np.where(valid_mask[..., None], points_cam_m, 0.0).astype(np.float64)
-    distance = np.linalg.norm(points, axis=-1)
-    tangent_x, ok_x = _tangent(points, distance, valid_mask, axis=1, jump_rel=jump_rel)
-    tangent_y, ok_y = _tangent(points, distance, valid_mask, axis=0, jump_rel=jump_rel)
-    normals = np.cross(tangent_x, tangent_y)
-    norm = np.linalg.norm(normals, axis=-1)
-    defined = ok_x & ok_y & valid_mask & (norm > 1e-12)
-    normals = np.where(defined[..., None], normals / np.where(norm > 0, norm, 1.0)[..., None], 0.0)
-    facing_away = np.einsum("hwc,hwc->hw", normals, points) > 0
-    normals[facing_away] *= -1.0
+    check_same_hw("depth_normals", points_cam_m=points_cam_m, valid_mask=valid_mask, subset=where)
+    ys, xs = np.nonzero(valid_mask if where is None else valid_mask & where)
+    tangent_x, ok_x = _tangent_at(points_cam_m, valid_mask, ys, xs, axis=1, jump_rel=jump_rel)
+    tangent_y, ok_y = _tangent_at(points_cam_m, valid_mask, ys, xs, axis=0, jump_rel=jump_rel)
+    normal = np.cross(tangent_x, tangent_y)
+    norm = np.linalg.norm(normal, axis=-1)
+    ok = ok_x & ok_y & (norm > 1e-12)
+    normal = normal[ok] / norm[ok, None]
+    points = points_cam_m[ys[ok], xs[ok]].astype(np.float64)
+    normal[np.einsum("nc,nc->n", normal, points) > 0] *= -1.0
+    normals = np.zeros(valid_mask.shape + (3,), np.float64)
+    defined = np.zeros(valid_mask.shape, bool)
+    normals[ys[ok], xs[ok]] = normal
+    defined[ys[ok], xs[ok]] = True
     return normals, defined
 
 
-def _shift(array: np.ndarray, offset: int, axis: int, fill) -> np.ndarray:
-    """array shifted so that out[k] = array[k + offset] along `axis`, `fill` outside."""
-    out = np.full_like(array, fill)
-    n = array.shape[axis]
-    src = [slice(None)] * array.ndim
-    dst = [slice(None)] * array.ndim
-    if offset > 0:
-        src[axis], dst[axis] = slice(offset, n), slice(0, n - offset)
-    else:
-        src[axis], dst[axis] = slice(0, n + offset), slice(-offset, n)
-    out[tuple(dst)] = array[tuple(src)]
-    return out
+def _tangent_at(points, valid, ys, xs, *, axis: int, jump_rel: float):
+    """Surface tangent along `axis` at pixels (ys, xs): float64 (N, 3) and whether it exists (N,)."""
+    height, width = valid.shape
+
+    def neighbour(step):
+        ny, nx = (ys + step, xs) if axis == 0 else (ys, xs + step)
+        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+        ny, nx = np.clip(ny, 0, height - 1), np.clip(nx, 0, width - 1)
+        return points[ny, nx].astype(np.float64), inside & valid[ny, nx]
+
+    centre = points[ys, xs].astype(np.float64)
+    after, after_ok = neighbour(1)
+    before, before_ok = neighbour(-1)
+    forward, backward = after - centre, centre - before
+    distance = np.linalg.norm(centre, axis=-1)
+    d_forward = np.linalg.norm(after, axis=-1) - distance
+    d_backward = distance - np.linalg.norm(before, axis=-1)
+    smooth = after_ok & before_ok & (np.abs(d_forward - d_backward) <= jump_rel * distance)
+    use_forward = after_ok & (~before_ok | (np.abs(d_forward) <= np.abs(d_backward)))
+    tangent = np.where(use_forward[:, None], forward, backward)
+    tangent = np.where(smooth[:, None], 0.5 * (forward + backward), tangent)
+    return tangent, after_ok | before_ok
 
 
-def _tangent(points, distance, valid, *, axis: int, jump_rel: float):
-    forward_ok = valid & _shift(valid, 1, axis, False)
-    backward_ok = valid & _shift(valid, -1, axis, False)
-    forward = _shift(points, 1, axis, 0.0) - points
-    backward = points - _shift(points, -1, axis, 0.0)
-    d_forward = _shift(distance, 1, axis, 0.0) - distance
-    d_backward = distance - _shift(distance, -1, axis, 0.0)
-    smooth = forward_ok & backward_ok & (np.abs(d_forward - d_backward) <= jump_rel * distance)
-    use_forward = forward_ok & (~backward_ok | (np.abs(d_forward) <= np.abs(d_backward)))
-    tangent = np.where(use_forward[..., None], forward, backward)
-    tangent = np.where(smooth[..., None], 0.5 * (forward + backward), tangent)
-    return tangent, forward_ok | backward_ok
+@numba.njit(cache=True, nogil=True)
+def _normalise_facing(normals, rays, valid, min_norm):
+    """Unit, camera-facing copies of usable given normals; flags usable and flipped pixels."""
+    height, width = valid.shape
+    out = np.zeros((height, width, 3), np.float64)
+    usable = np.zeros((height, width), np.bool_)
+    flipped = np.zeros((height, width), np.bool_)
+    for y in range(height):
+        for x in range(width):
+            if not valid[y, x]:
+                continue
+            n0, n1, n2 = float(normals[y, x, 0]), float(normals[y, x, 1]), float(normals[y, x, 2])
+            norm = np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
+            if not np.isfinite(norm) or norm < min_norm:
+                continue
+            n0, n1, n2 = n0 / norm, n1 / norm, n2 / norm
+            if n0 * rays[y, x, 0] + n1 * rays[y, x, 1] + n2 * rays[y, x, 2] > 0:
+                n0, n1, n2 = -n0, -n1, -n2
+                flipped[y, x] = True
+            out[y, x, 0], out[y, x, 1], out[y, x, 2] = n0, n1, n2
+            usable[y, x] = True
+    return out, usable, flipped
 
 
 def sanitize_normals(
@@ -292,25 +317,24 @@ def sanitize_normals(
     """
     if source not in ("normal_cam", "depth", "hybrid"):
         raise ValueError(f"source must be normal_cam, depth or hybrid, got {source!r}")
-    depth_n, depth_ok = depth_normals(points_cam_m, valid_mask)
+    check_same_hw("sanitize_normals", normals_cam=normals_cam, rays_unit=rays_unit, valid_mask=valid_mask)
     out = np.zeros(valid_mask.shape + (3,), np.float64)
     origin = np.zeros(valid_mask.shape, np.uint8)
     usable = np.zeros(valid_mask.shape, bool)
+    flipped = usable
     if source != "depth" and normals_cam is not None:
-        check_same_hw("sanitize_normals", normals_cam=normals_cam, valid_mask=valid_mask)
-        given = np.nan_to_num(normals_cam.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        norm = np.linalg.norm(given, axis=-1)
-        usable = valid_mask & np.all(np.isfinite(normals_cam), axis=-1) & (norm >= min_norm)
-        given = given / np.where(usable, norm, 1.0)[..., None]
-        flip = np.einsum("hwc,hwc->hw", given, rays_unit) > 0
-        given[flip] *= -1.0
-        if source == "hybrid":
-            cos_limit = math.cos(math.radians(max_disagreement_deg))
-            agree = np.einsum("hwc,hwc->hw", given, depth_n) >= cos_limit
-            usable &= agree | ~depth_ok
-        out[usable] = given[usable]
-        origin[usable] = np.where(flip[usable], NORMAL_FLIPPED, NORMAL_GIVEN)
+        out, usable, flipped = _normalise_facing(normals_cam, rays_unit, valid_mask, min_norm)
+    if source == "normal_cam":
+        depth_n, depth_ok = depth_normals(points_cam_m, valid_mask, where=~usable)
+    else:
+        depth_n, depth_ok = depth_normals(points_cam_m, valid_mask)
+    if source == "hybrid":
+        cos_limit = math.cos(math.radians(max_disagreement_deg))
+        agree = np.einsum("hwc,hwc->hw", out, depth_n) >= cos_limit
+        usable = usable & (agree | ~depth_ok)
+    origin[usable] = np.where(flipped[usable], NORMAL_FLIPPED, NORMAL_GIVEN)
     fallback = valid_mask & ~usable & depth_ok
     out[fallback] = depth_n[fallback]
+    out[~(usable | fallback)] = 0.0
     origin[fallback] = NORMAL_FROM_DEPTH
     return SanitizedNormals(out.astype(np.float32), origin)

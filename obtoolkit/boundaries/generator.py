@@ -11,7 +11,7 @@ import numpy as np
 
 from obtoolkit._checks import check_array, check_same_hw
 from obtoolkit.boundaries import kernels, p2orm
-from obtoolkit.boundaries._neighbours import INCLINATION_OFFSETS, pairs_to_order
+from obtoolkit.boundaries._neighbours import pairs_to_order
 from obtoolkit.boundaries.keys import object_keys
 from obtoolkit.boundaries.orientation import encode_ori8, encode_ori16, orientation
 from obtoolkit.boundaries.params import LabelParams
@@ -136,96 +136,35 @@ def compute_labels(
     kind, ident = object_keys(valid, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
                               stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
     relation, pair_class, tie = kernels.relations_kernel(
-        distance, valid, normals.normals_cam.astype(np.float64), normals.defined, rays.unit, rays.raw, kind, ident,
+        distance, valid, normals.normals_cam, normals.defined, rays.unit, rays.raw, kind, ident,
         params.tau_abs_m, params.tau_rel, params.diag_len, params.cos_graze_min,
         params.graze_fallback == "zero_order", params.void_policy == "occluder", params.instance_rule,
         params.tie_eps_rel,
     )
-    if params.drop_isolated_spikes:
-        relation, pair_class = _drop_spikes(relation, pair_class)
     if params.p2orm_compat:
         return _compat_labels(inputs, params, normals, relation, pair_class, tie, valid)
-    order = pairs_to_order(relation)
-    _zero_invalid_side(order, valid)
-    relation_class = _classes_to_channels(pair_class, order)
-    total = order[..., 1:].astype(np.int32).sum(axis=-1)
-    ob, ob_background = total > 0, total < 0
+    order, relation_class, ob, ob_background, best_class, contour = kernels.assemble_kernel(
+        relation, pair_class, tie, valid, params.drop_isolated_spikes, params.tie_policy == "contour_only")
     if params.remove_isolated_pixels:
-        ob, ob_background = _drop_isolated(ob), _drop_isolated(ob_background)
-    return _assemble(inputs, params, normals, order, relation_class, ob, ob_background, tie, valid)
+        ob, ob_background = kernels.drop_isolated(ob), kernels.drop_isolated(ob_background)
+    if not params.instance_rule:
+        contour = np.zeros_like(ob)
+    return _labels(inputs, params, normals.source, order, relation_class, ob, ob_background,
+                   np.where(ob, best_class, 0).astype(np.uint8), contour, int(np.count_nonzero(tie)))
 
 
-def _drop_spikes(relation: np.ndarray, pair_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Zero both sides of every pair touching a pixel whose 8 relations all have one sign (spec §6.3)."""
-    total = pairs_to_order(relation)[..., 1:].astype(np.int32).sum(axis=-1)
-    spike = np.abs(total) == 8
-    if not spike.any():
-        return relation, pair_class
-    relation, pair_class = relation.copy(), pair_class.copy()
-    height, width = spike.shape
-    for k, (dy, dx) in enumerate(INCLINATION_OFFSETS):
-        touched = spike.copy()
-        ys, xs = slice(max(0, -dy), height - max(0, dy)), slice(max(0, -dx), width - max(0, dx))
-        yq, xq = slice(max(0, dy), height + min(0, dy)), slice(max(0, dx), width + min(0, dx))
-        touched[ys, xs] |= spike[yq, xq]
-        relation[..., k][touched] = 0
-        pair_class[..., k][touched] = 0
-    return relation, pair_class
-
-
-def _zero_invalid_side(order: np.ndarray, valid: np.ndarray) -> None:
-    """Invalid pixels carry no label: void relations are kept on the valid side only."""
-    order[~valid] = 0
-
-
-def _classes_to_channels(pair_class: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Expand per-pair classes (H, W, 4) to per-channel classes (H, W, 9), zero where the relation is zero."""
-    classes = pairs_to_order(pair_class.astype(np.int8)).astype(np.int16)
-    classes = np.abs(classes).astype(np.uint8)
-    classes[..., 0] = 0
-    classes[order == 0] = 0
-    return classes
-
-
-def _drop_isolated(mask: np.ndarray) -> np.ndarray:
-    """Keep pixels with at least one other set pixel in their 3x3 window (zero outside the image)."""
-    padded = np.pad(mask, 1).astype(np.uint8)
-    height, width = mask.shape
-    count = sum(padded[a:a + height, b:b + width] for a in range(3) for b in range(3))
-    return mask & (count >= 2)
-
-
-def _ob_class(order: np.ndarray, relation_class: np.ndarray, ob: np.ndarray) -> np.ndarray:
-    occluding = order[..., 1:] == 1
-    classes = relation_class[..., 1:]
-    result = np.zeros(ob.shape, np.uint8)
-    for cls in (kernels.CLASS_VOID, kernels.CLASS_SELF, kernels.CLASS_INTER):  # later wins: inter > self > void
-        result[np.any(occluding & (classes == cls), axis=-1)] = cls
-    result[~ob] = 0
-    return result
-
-
-def _instance_contour(order, relation_class, tie, valid, tie_policy) -> np.ndarray:
-    contour = np.any((order[..., 1:] == 1) & (relation_class[..., 1:] == kernels.CLASS_INTER), axis=-1)
-    if tie_policy == "contour_only":
-        tie_order = pairs_to_order(tie)
-        contour |= np.any(tie_order[..., 1:] == 1, axis=-1)
-    return contour & valid
-
-
-def _assemble(inputs, params, normals, order, relation_class, ob, ob_background, tie, valid) -> OcclusionLabels:
-    contour = _instance_contour(order, relation_class, tie, valid, params.tie_policy) if params.instance_rule else \
-        np.zeros_like(ob)
-    theta, theta_over_pi = orientation(order, ob, method=params.ori_method, radius=params.ori_radius)
-    ignore = np.zeros_like(valid)
+def _labels(inputs, params, normal_source, order, relation_class, ob, ob_background, ob_class, contour, n_ties,
+            theta_over_pi=None) -> OcclusionLabels:
+    theta, p2orm_theta_over_pi = orientation(order, ob, method=params.ori_method, radius=params.ori_radius)
+    theta_over_pi = p2orm_theta_over_pi if theta_over_pi is None else theta_over_pi
+    ignore = np.zeros_like(inputs.valid_mask)
     if params.ignore_classes and inputs.semantic is not None:
-        ignore = valid & np.isin(inputs.semantic, list(params.ignore_classes))
+        ignore = inputs.valid_mask & np.isin(inputs.semantic, list(params.ignore_classes))
     return OcclusionLabels(
-        order=order, relation_class=relation_class, ob=ob, ob_background=ob_background,
-        ob_class=_ob_class(order, relation_class, ob), instance_contour=contour, target=ob | contour,
-        theta=theta, ori8=encode_ori8(theta_over_pi, ob), ori16=encode_ori16(theta),
-        normal_source=normals.source, ignore_mask=ignore, valid_mask=valid,
-        n_ties=int(np.count_nonzero(tie)),
+        order=order, relation_class=relation_class, ob=ob, ob_background=ob_background, ob_class=ob_class,
+        instance_contour=contour, target=ob | contour, theta=theta, ori8=encode_ori8(theta_over_pi, ob),
+        ori16=encode_ori16(theta), normal_source=normal_source, ignore_mask=ignore, valid_mask=inputs.valid_mask,
+        n_ties=n_ties,
     )
 
 
@@ -247,16 +186,19 @@ def _compat_labels(inputs, params, normals, relation, pair_class, tie, valid) ->
     order = p2orm.occlusion_order(distance_mm, normals_p2orm, pinhole.K_half_pixel(), params.tau_abs_m * 1000.0,
                                   invalid=~valid)
     fg, bg, _ = p2orm.order_to_boundaries(order)
-    # classes: inter-object where the keys differ, else self-occlusion (P2ORM has no void relations on NaN input)
-    inter_pairs = pairs_to_order((pair_class == kernels.CLASS_INTER).astype(np.int8))
-    relation_class = np.where(order[..., 1:] != 0, kernels.CLASS_SELF, 0).astype(np.uint8)
-    relation_class[(order[..., 1:] != 0) & (inter_pairs[..., 1:] != 0)] = kernels.CLASS_INTER
-    relation_class = np.concatenate([np.zeros((height, width, 1), np.uint8), relation_class], axis=-1)
-    default_order = pairs_to_order(relation)
-    default_classes = _classes_to_channels(pair_class, default_order)
-    labels = _assemble(inputs, params, normals, order, relation_class, fg.astype(bool), bg.astype(bool), tie, valid)
-    contour = _instance_contour(default_order, default_classes, tie, valid, params.tie_policy) \
-        if params.instance_rule else np.zeros_like(valid)
-    theta_over_pi = p2orm.order_to_orientation(order)
-    return OcclusionLabels(**{**labels.__dict__, "instance_contour": contour, "target": labels.ob | contour,
-                              "ori8": encode_ori8(theta_over_pi, labels.ob)})
+    fg, bg = fg.astype(bool), bg.astype(bool)
+    default_order, default_classes, _, _, _, contour = kernels.assemble_kernel(
+        relation, pair_class, tie, valid, params.drop_isolated_spikes, params.tie_policy == "contour_only")
+    # each P2ORM relation is inter-object where the two pixels' object keys differ, else a self-occlusion
+    inter = np.zeros_like(default_classes)
+    inter[..., 1:] = pairs_to_order((pair_class == kernels.CLASS_INTER).astype(np.int8))[..., 1:] != 0
+    relation_class = np.where(order != 0, np.where(inter > 0, kernels.CLASS_INTER, kernels.CLASS_SELF), 0)
+    relation_class[..., 0] = 0
+    relation_class = relation_class.astype(np.uint8)
+    occluding = order[..., 1:] == 1
+    ob_class = np.where(np.any(occluding & (relation_class[..., 1:] == kernels.CLASS_INTER), axis=-1),
+                        kernels.CLASS_INTER, kernels.CLASS_SELF).astype(np.uint8) * fg
+    if not params.instance_rule:
+        contour = np.zeros_like(fg)
+    return _labels(inputs, params, normals.source, order, relation_class, fg, bg, ob_class.astype(np.uint8), contour,
+                   int(np.count_nonzero(tie)), theta_over_pi=p2orm.order_to_orientation(order))

@@ -116,11 +116,19 @@ def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, 
     tie = np.zeros((height, width, 4), np.int8)
     for y in range(height):
         for x in range(width):
+            vp, dp, kp, ip = valid[y, x], distance[y, x], kind[y, x], ident[y, x]
             for k in range(4):
                 yq, xq = y + _OFFSETS[k, 0], x + _OFFSETS[k, 1]
                 if yq < 0 or yq >= height or xq >= width:
                     continue
                 length = diag_len if k >= 2 else 1.0
+                if vp and valid[yq, xq] and kp == kind[yq, xq] and ip == ident[yq, xq]:
+                    # the common case, decided without normals: same object and a depth step below tau
+                    dq = distance[yq, xq]
+                    if abs(dq - dp) <= max(tau_abs, tau_rel * min(dp, dq)) * length:
+                        continue
+                elif not vp and not valid[yq, xq]:
+                    continue
                 omega, cls, t = _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x, yq, xq,
                                       length, tau_abs, tau_rel, cos_min, zero_order, void_occluder, instance_rule,
                                       tie_eps_rel)
@@ -128,3 +136,98 @@ def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, 
                 pair_class[y, x, k] = cls
                 tie[y, x, k] = t
     return relation, pair_class, tie
+
+
+# (row, col) offsets of the 8 order channels (NW, N, NE, W, E, SW, S, SE) and, for each, (inclination, sign):
+# channel c of pixel p is +relation[p, k] when p is the pair's first pixel, -relation[p - offset_k, k] otherwise.
+_CHANNEL_OFFSETS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], np.int64)
+_CHANNEL_SOURCE = np.array([(2, -1), (1, -1), (3, 1), (0, -1), (0, 1), (3, -1), (1, 1), (2, 1)], np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _spikes(relation, valid):
+    """Pixels whose 8 relations all have one sign (|sum| = 8)."""
+    height, width = valid.shape
+    spike = np.zeros((height, width), np.bool_)
+    for y in range(height):
+        for x in range(width):
+            total = 0
+            for c in range(8):
+                yn, xn = y + _CHANNEL_OFFSETS[c, 0], x + _CHANNEL_OFFSETS[c, 1]
+                if yn < 0 or yn >= height or xn < 0 or xn >= width:
+                    continue
+                k, sign = _CHANNEL_SOURCE[c, 0], _CHANNEL_SOURCE[c, 1]
+                total += relation[y, x, k] if sign > 0 else -relation[yn, xn, k]
+            spike[y, x] = abs(total) == 8
+    return spike
+
+
+@numba.njit(cache=True, nogil=True)
+def assemble_kernel(relation, pair_class, tie, valid, drop_spikes, tie_contour):
+    """Per-pixel products from per-pair relations, in one pass.
+
+    Returns:
+        order int8 (H, W, 9) (exactly antisymmetric on valid pairs; invalid pixels hold 0), relation_class uint8
+        (H, W, 9), occluder bool (sum > 0), occluded bool (sum < 0), best_class uint8 (class of the pixel's
+        occluding relations, priority inter > self > void), contour bool (occluder of an inter-object pair, or nearer
+        side of a tie when `tie_contour`).
+    """
+    height, width = valid.shape
+    spike = _spikes(relation, valid) if drop_spikes else np.zeros((height, width), np.bool_)
+    order = np.zeros((height, width, 9), np.int8)
+    relation_class = np.zeros((height, width, 9), np.uint8)
+    occluder = np.zeros((height, width), np.bool_)
+    occluded = np.zeros((height, width), np.bool_)
+    best_class = np.zeros((height, width), np.uint8)
+    contour = np.zeros((height, width), np.bool_)
+    for y in range(height):
+        for x in range(width):
+            if not valid[y, x]:
+                continue
+            total = 0
+            related = False
+            for c in range(8):
+                yn, xn = y + _CHANNEL_OFFSETS[c, 0], x + _CHANNEL_OFFSETS[c, 1]
+                if yn < 0 or yn >= height or xn < 0 or xn >= width or spike[y, x] or spike[yn, xn]:
+                    continue
+                k, sign = _CHANNEL_SOURCE[c, 0], _CHANNEL_SOURCE[c, 1]
+                ya, xa = (y, x) if sign > 0 else (yn, xn)
+                omega = relation[ya, xa, k] * sign
+                t = tie[ya, xa, k] * sign
+                if tie_contour and t > 0:
+                    contour[y, x] = True
+                if omega == 0:
+                    continue
+                cls = pair_class[ya, xa, k]
+                order[y, x, c + 1] = omega
+                relation_class[y, x, c + 1] = cls
+                total += omega
+                related = True
+                if omega > 0:
+                    if cls == CLASS_INTER:
+                        contour[y, x] = True
+                        best_class[y, x] = CLASS_INTER
+                    elif cls == CLASS_SELF and best_class[y, x] != CLASS_INTER:
+                        best_class[y, x] = CLASS_SELF
+                    elif cls == CLASS_VOID and best_class[y, x] == CLASS_NONE:
+                        best_class[y, x] = CLASS_VOID
+            order[y, x, 0] = related
+            occluder[y, x] = total > 0
+            occluded[y, x] = total < 0
+    return order, relation_class, occluder, occluded, best_class, contour
+
+
+@numba.njit(cache=True, nogil=True)
+def drop_isolated(mask):
+    """Keep set pixels that have at least one other set pixel in their 3x3 window (zero outside the image)."""
+    height, width = mask.shape
+    out = np.zeros((height, width), np.bool_)
+    for y in range(height):
+        for x in range(width):
+            if not mask[y, x]:
+                continue
+            for yn in range(max(0, y - 1), min(height, y + 2)):
+                for xn in range(max(0, x - 1), min(width, x + 2)):
+                    if (yn != y or xn != x) and mask[yn, xn]:
+                        out[y, x] = True
+    return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage
 
 from obtoolkit.boundaries._neighbours import NEIGHBOUR_OFFSETS
 from obtoolkit.boundaries.p2orm import P2ORM_PI, raw_orientation_over_pi
@@ -20,19 +19,32 @@ ORI16_NONE = 0
 _ORI16_SPAN = 65534
 
 
-def _occlusion_vectors(order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum over the 8 neighbours of omega * unit offset: float64 (H, W) column and row components."""
-    relations = order[..., 1:].astype(np.float64)
+def _occlusion_vectors(relations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum over the 8 neighbours of omega * unit offset, for relations (..., 8): float64 column and row parts."""
     lengths = np.hypot(NEIGHBOUR_OFFSETS[:, 0], NEIGHBOUR_OFFSETS[:, 1])
-    w = relations @ (NEIGHBOUR_OFFSETS[:, 1] / lengths)
-    h = relations @ (NEIGHBOUR_OFFSETS[:, 0] / lengths)
-    return w, h
+    relations = relations.astype(np.float64)
+    return relations @ (NEIGHBOUR_OFFSETS[:, 1] / lengths), relations @ (NEIGHBOUR_OFFSETS[:, 0] / lengths)
 
 
 def _tangent_angle(w: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Tangent angle (occluder on the left) of occluder->occluded vectors (w, h): float64 in (-pi, pi]."""
     theta = np.arctan2(h, w) - math.pi / 2
     return np.where(theta <= -math.pi, theta + 2 * math.pi, theta)
+
+
+def _smoothed_vectors(ys, xs, w, h, shape, radius):
+    """Sums of the boundary pixels' vectors within `radius` px of each boundary pixel (a disk)."""
+    field_w = np.zeros(shape)
+    field_h = np.zeros(shape)
+    field_w[ys, xs], field_h[ys, xs] = w, h
+    padded_w, padded_h = np.pad(field_w, radius), np.pad(field_h, radius)
+    sum_w, sum_h = np.zeros_like(w), np.zeros_like(h)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if dy * dy + dx * dx <= radius * radius:
+                sum_w += padded_w[ys + radius + dy, xs + radius + dx]
+                sum_h += padded_h[ys + radius + dy, xs + radius + dx]
+    return sum_w, sum_h
 
 
 def orientation(order: np.ndarray, ob_mask: np.ndarray, *, method: str = "p2orm", radius: int = 2):
@@ -42,7 +54,7 @@ def orientation(order: np.ndarray, ob_mask: np.ndarray, *, method: str = "p2orm"
         order: int8 (H, W, 9) order map.
         ob_mask: bool (H, W) occluder-side boundary pixels; the result is NaN elsewhere.
         method: "p2orm" (each pixel's own clipped 8-direction vector sum) or "smoothed" (unit-weighted
-            occluder->occluded vectors averaged over the OB pixels within `radius` px).
+            occluder->occluded vectors summed over the boundary pixels within `radius` px, a disk).
         radius: smoothed mode only.
 
     Returns:
@@ -52,17 +64,17 @@ def orientation(order: np.ndarray, ob_mask: np.ndarray, *, method: str = "p2orm"
     """
     if method not in ("p2orm", "smoothed"):
         raise ValueError(f"method must be 'p2orm' or 'smoothed', got {method!r}")
-    w, h = _occlusion_vectors(order)
+    ys, xs = np.nonzero(ob_mask)
+    relations = order[ys, xs, 1:]
+    w, h = _occlusion_vectors(relations)
     if method == "p2orm":
         w, h = np.clip(w, -1.0, 1.0), np.clip(h, -1.0, 1.0)
     else:
-        disk = np.hypot(*np.mgrid[-radius:radius + 1, -radius:radius + 1]) <= radius + 1e-9
-        weight = ob_mask.astype(np.float64)
-        w = ndimage.convolve(w * weight, disk.astype(np.float64), mode="constant")
-        h = ndimage.convolve(h * weight, disk.astype(np.float64), mode="constant")
-    defined = ob_mask & (np.hypot(w, h) > 1e-9)
-    theta = np.where(defined, _tangent_angle(w, h), np.nan)
-    p2orm_value = raw_orientation_over_pi(order) * ob_mask.astype(np.float32)
+        w, h = _smoothed_vectors(ys, xs, w, h, ob_mask.shape, radius)
+    theta = np.full(ob_mask.shape, np.nan)
+    theta[ys, xs] = np.where(np.hypot(w, h) > 1e-9, _tangent_angle(w, h), np.nan)
+    p2orm_value = np.zeros(ob_mask.shape, np.float32)
+    p2orm_value[ys, xs] = raw_orientation_over_pi(relations[:, None, :].reshape(-1, 1, 8))[:, 0]
     return theta, p2orm_value
 
 

@@ -251,8 +251,11 @@ def order_to_orientation(order: np.ndarray) -> np.ndarray:
 
 
 def raw_orientation_over_pi(order: np.ndarray) -> np.ndarray:
-    """The orientation of every pixel (not masked by fg), P2ORM's float32 arithmetic: theta / pi, (H, W)."""
-    o = order[..., 1:].astype(np.float32)
+    """The orientation of every pixel (not masked by fg), P2ORM's float32 arithmetic: theta / pi, (H, W).
+
+    `order` is (H, W, 9), or (H, W, 8) holding only the 8 neighbour channels.
+    """
+    o = (order[..., 1:] if order.shape[-1] == 9 else order).astype(np.float32)
     w = -o[..., 3] + o[..., 4]
     h = -o[..., 1] + o[..., 6]
     w += (-o[..., 0] + o[..., 2] - o[..., 5] + o[..., 7]) * np.float32(0.707)

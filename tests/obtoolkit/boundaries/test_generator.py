@@ -34,7 +34,7 @@ def run_kernel(inputs: FrameInputs, params: LabelParams):
     kind, ident = object_keys(inputs.valid_mask, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
                               stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
     result = kernels.relations_kernel(
-        distance, inputs.valid_mask, normals.normals_cam.astype(np.float64), normals.defined, rays.unit, rays.raw,
+        distance, inputs.valid_mask, normals.normals_cam, normals.defined, rays.unit, rays.raw,
         kind, ident, params.tau_abs_m, params.tau_rel, params.diag_len, params.cos_graze_min,
         params.graze_fallback == "zero_order", params.void_policy == "occluder", params.instance_rule,
         params.tie_eps_rel)

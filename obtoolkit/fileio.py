@@ -31,12 +31,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = _temporary_name(path)
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        if not tmp.is_symlink():
+            descriptor = os.open(tmp, os.O_RDONLY)  # read-only: also works for hard links to read-only inputs
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
         os.replace(tmp, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if tmp.is_symlink() or tmp.exists():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -11,6 +11,8 @@ Layout, relative to a dataset root (MoDOT's loader reads the products marked *):
     order/IIII.npz             "order": int8 (H, W, 9) pixel-pair occlusion order (P2ORM layout), and
                                "relation_class": uint8 (H, W, 9) the class of each relation (as ob_class)
     ob_class/IIII.png          uint8 0 none / 1 void / 2 inter-object / 3 self-occlusion
+    stats/IIII.json            the frame's manifest row: provenance, parameters hash, statistics, content hashes;
+                               written last, so its presence marks a finished frame
 Content hashes are taken on decoded arrays (dtype, shape and bytes), so they do not depend on PNG encoder versions.
 """
 
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -28,14 +32,14 @@ from PIL import Image, UnidentifiedImageError
 
 from obtoolkit.boundaries import OcclusionLabels
 from obtoolkit.errors import FormatError, MissingFileError
-from obtoolkit.fileio import atomic_path
+from obtoolkit.fileio import atomic_path, atomic_write_text
 from obtoolkit.hypersim.layout import FrameId
 
 DATASET_DIR = "hypersim"
 LABEL_PRODUCTS = ("ob", "instance_contour", "ori", "ori16", "order", "ob_class")
 INPUT_PRODUCTS = ("tonemap", "depth_hdf5")
 EXTENSIONS = {"tonemap": "jpg", "depth_hdf5": "hdf5", "ob": "png", "instance_contour": "png", "ori": "png",
-              "ori16": "png", "order": "npz", "ob_class": "png"}
+              "ori16": "png", "order": "npz", "ob_class": "png", "stats": "json"}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -132,6 +136,42 @@ def copy_input(source: str | Path, root: str | Path, frame: FrameId, product: st
     with atomic_path(Path(root) / relpath) as tmp:
         shutil.copyfile(source, tmp)
     return relpath
+
+
+def link_or_copy_input(source: str | Path, root: str | Path, frame: FrameId, product: str, mode: str) -> str:
+    """Put an input file into the layout by "copy", "hardlink" or "symlink" (absolute); returns the relative path."""
+    if mode == "copy":
+        return copy_input(source, root, frame, product)
+    relpath = product_relpath(frame, product)
+    source, target = Path(source).resolve(), Path(root) / relpath
+    if not source.is_file():
+        raise MissingFileError(source, f"{product} input of {frame}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        tmp.unlink(missing_ok=True)
+        if mode == "hardlink":
+            os.link(source, tmp)
+        elif mode == "symlink":
+            os.symlink(source, tmp)
+        else:
+            raise ValueError(f"input mode must be copy, hardlink or symlink, got {mode!r}")
+    return relpath
+
+
+def write_stats_json(root: str | Path, frame: FrameId, record: dict) -> str:
+    """Write the frame's record as stats/IIII.json (sorted keys, atomic); returns its relative path."""
+    relpath = product_relpath(frame, "stats")
+    atomic_write_text(Path(root) / relpath, json.dumps(record, sort_keys=True, indent=1) + "\n")
+    return relpath
+
+
+def read_stats_json(root: str | Path, frame: FrameId) -> dict | None:
+    """The frame's recorded stats JSON, or None when absent or unreadable (an unfinished frame)."""
+    path = Path(root) / product_relpath(frame, "stats")
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
 
 
 def read_png(path: Path, *, what: str, dtype: np.dtype) -> np.ndarray:

@@ -66,12 +66,13 @@ def read_ground_truth(path: str | Path) -> list[np.ndarray]:
 
 def _read_bsds_mat(path: Path) -> list[np.ndarray]:
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     if not path.is_file():
         raise MissingFileError(path, "ground-truth .mat")
     try:
         data = loadmat(path, simplify_cells=True)
-    except (ValueError, OSError, NotImplementedError) as error:
+    except (MatReadError, ValueError, OSError, NotImplementedError) as error:
         raise FormatError(path, "a MATLAB .mat file", str(error)) from error
     if "groundTruth" not in data:
         raise FormatError(path, "a variable 'groundTruth' (BSDS format)", f"variables {sorted(data)}")

@@ -1,0 +1,50 @@
+"""Commands about evaluation: boundary maps made by any method (`evaluate-maps`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("evaluate-maps")
+@click.argument("pred_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("gt_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("eval_maps"),
+              show_default=True, help="Folder for metrics.json, per_image.csv, pr_curve.png and report.html.")
+@click.option("--protocol", type=click.Choice(["bsds", "occlusion"]), default="occlusion", show_default=True,
+              help="bsds: thin every thresholded map, no NMS; occlusion: NMS once, no thinning.")
+@click.option("--max-dist", type=float, default=0.0075, show_default=True,
+              help="Matching radius as a fraction of the image diagonal (NYUD convention: 0.011).")
+@click.option("--thresholds", "n_thresholds", type=click.IntRange(min=1), default=99, show_default=True,
+              help="Number of thresholds, linspace(1/(K+1), 1-1/(K+1), K).")
+@click.option("--nms/--no-nms", "apply_nms", default=None,
+              help="Force edge NMS on or off (default: on for occlusion, off for bsds).")
+@click.option("--nms-presmooth", type=click.IntRange(min=0, max=1), default=0, show_default=True,
+              help="1: smooth with conv_tri(E, 1) before NMS (HED/pdollar Python ports).")
+@click.option("--invert", is_flag=True, help="Maps store (1 - p) * 255 (MoDOT/IOBE `_ob.png` convention).")
+@click.option("--pred-suffix", default=".png", show_default=True, help="Prediction file = <GT stem><suffix>.")
+@click.option("--rgb-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Optional folder of RGB images (<GT stem><rgb-suffix>) shown in the report.")
+@click.option("--rgb-suffix", default=".jpg", show_default=True)
+@click.option("--jobs", "n_jobs", type=int, default=1, show_default=True, help="Worker processes (-1: all cores).")
+def evaluate_maps(pred_dir: Path, gt_dir: Path, out_dir: Path, protocol: str, max_dist: float, n_thresholds: int,
+                  apply_nms: bool | None, nms_presmooth: int, invert: bool, pred_suffix: str, rgb_dir: Path | None,
+                  rgb_suffix: str, n_jobs: int) -> None:
+    """Score boundary PNGs in PRED_DIR against ground truth in GT_DIR (PNG or BSDS .mat): ODS, OIS, AP, R50."""
+    from obtoolkit.metrics.boundary import BoundaryEvalOptions
+    from obtoolkit.metrics.evaluate_maps import MapsJob
+    from obtoolkit.metrics.evaluate_maps import evaluate_maps as run
+
+    options = BoundaryEvalOptions(protocol=protocol, n_thresholds=n_thresholds, max_dist=max_dist,
+                                  apply_nms=apply_nms, nms_presmooth_radius=nms_presmooth)
+    job = MapsJob(pred_dir, gt_dir, out_dir, invert=invert, pred_suffix=pred_suffix, rgb_dir=rgb_dir,
+                  rgb_suffix=rgb_suffix)
+    result = run(job, options, n_jobs=n_jobs).boundary
+    click.echo(f"ODS F {result.ods.f_measure:.4f} (R {result.ods.recall:.4f}, P {result.ods.precision:.4f}, "
+               f"t {result.ods.threshold:.3f})  OIS F {result.ois_f:.4f}  AP {result.ap:.4f}  "
+               f"R50 {result.r50:.4f}  images {result.n_images}")
+    click.echo(f"wrote {out_dir}/metrics.json, per_image.csv, pr_curve.png, report.html")
+
+
+COMMANDS = [evaluate_maps]

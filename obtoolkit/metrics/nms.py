@@ -1,0 +1,145 @@
+"""Edge non-maximum suppression as in the structured-edge toolbox (`edgesNmsMex`) and the occlusion scripts.
+
+Spec (docs/evaluation.md, "NMS"):
+
+1. Orientation: smooth E with a triangle filter of radius 4 (`conv_tri`), take gradients Ox, Oy (central differences
+   inside, one-sided at the border: `np.gradient`), second derivatives Oxx (from Ox), Oxy and Oyy (from Oy), and
+   O = mod(atan(Oyy * sign(-Oxy) / (Oxx + 1e-5)), pi).
+2. Suppression: a pixel with e > 0 is set to 0 when m * e is smaller than E bilinearly interpolated at
+   (x, y) + d * (cos O, sin O) for some d in {-r..r} \\ {0}; sample coordinates are clamped to [0, W - 1.001] x
+   [0, H - 1.001]. Comparisons use the input map, not the partly suppressed one.
+3. Border damping: within s pixels of each border the value is multiplied by (distance to the border) / s, so the
+   outermost rows and columns become 0 (s is capped at W // 2 and H // 2).
+
+Options: `presmooth_radius = 1` first applies `conv_tri(E, 1)` as the HED/pdollar Python ports do; the occlusion
+MATLAB scripts (`edge_nms(E, 0)`) do not pre-smooth and zero values <= 0 first.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from obtoolkit._checks import check_array
+
+
+def conv_tri(image: np.ndarray, radius: int) -> np.ndarray:
+    """Separable triangle filter [1 2 .. r+1 .. 2 1] / (r+1)^2 with symmetric padding (pdollar `convTri`, integer r).
+
+    Args:
+        image: (H, W) float array, no NaN.
+        radius: integer radius >= 0; 0 returns a float64 copy.
+
+    Returns:
+        (H, W) float64 smoothed image.
+    """
+    check_array("image", image, shape=(None, None), kind="fiub")
+    out = np.asarray(image, dtype=np.float64)
+    if radius <= 0:
+        return out.copy()
+    kernel = np.concatenate([np.arange(1, radius + 2), np.arange(radius, 0, -1)]).astype(np.float64)
+    kernel /= kernel.sum()
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (radius, radius)
+        padded = np.pad(out, pad, mode="symmetric")
+        n = out.shape[axis]
+        acc = np.zeros_like(out)
+        for k, weight in enumerate(kernel):
+            acc += weight * (padded[k : k + n, :] if axis == 0 else padded[:, k : k + n])
+        out = acc
+    return out
+
+
+def edge_orientation(edges: np.ndarray) -> np.ndarray:
+    """Edge normal orientation in [0, pi) from second derivatives of the radius-4 smoothed map.
+
+    Args:
+        edges: (H, W) float array, boundary strength, no NaN.
+
+    Returns:
+        (H, W) float64 orientation in radians, measured from +x (columns) towards +y (rows).
+    """
+    smooth = conv_tri(edges, 4)
+    oy, ox = np.gradient(smooth)
+    _, oxx = np.gradient(ox)
+    oyy, oxy = np.gradient(oy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        angle = np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
+    return np.mod(angle, np.pi)
+
+
+@numba.njit(cache=True, nogil=True)
+def _interp(image, x, y):
+    h, w = image.shape
+    x = 0.0 if x < 0 else (w - 1.001 if x > w - 1.001 else x)
+    y = 0.0 if y < 0 else (h - 1.001 if y > h - 1.001 else y)
+    x0 = int(x)
+    y0 = int(y)
+    dx0 = x - x0
+    dy0 = y - y0
+    dx1 = 1.0 - dx0
+    dy1 = 1.0 - dy0
+    return (image[y0, x0] * dx1 * dy1 + image[y0, x0 + 1] * dx0 * dy1
+            + image[y0 + 1, x0] * dx1 * dy0 + image[y0 + 1, x0 + 1] * dx0 * dy0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _suppress(edges, orientation, radius, multiplier):
+    h, w = edges.shape
+    out = edges.copy()
+    for y in range(h):
+        for x in range(w):
+            e = edges[y, x]
+            if e == 0.0:
+                continue
+            e *= multiplier
+            cos_o = math.cos(orientation[y, x])
+            sin_o = math.sin(orientation[y, x])
+            for d in range(-radius, radius + 1):
+                if d != 0 and e < _interp(edges, x + d * cos_o, y + d * sin_o):
+                    out[y, x] = 0.0
+                    break
+    return out
+
+
+def _damp_borders(edges: np.ndarray, border: int) -> None:
+    h, w = edges.shape
+    s = min(border, w // 2, h // 2)
+    for i in range(s):
+        edges[:, i] *= i / s
+        edges[:, w - 1 - i] *= i / s
+    for i in range(s):
+        edges[i, :] *= i / s
+        edges[h - 1 - i, :] *= i / s
+
+
+def edge_nms(
+    edges: np.ndarray,
+    *,
+    radius: int = 1,
+    border: int = 5,
+    multiplier: float = 1.01,
+    presmooth_radius: int = 0,
+) -> np.ndarray:
+    """Thin a soft boundary map by non-maximum suppression across the edge orientation.
+
+    Args:
+        edges: (H, W) float array in [0, 1] (higher = boundary); values <= 0 (and NaN) are treated as 0.
+        radius: suppression radius r in pixels (1 in every OB protocol).
+        border: damping width s in pixels (5).
+        multiplier: conservative suppression factor m (1.01).
+        presmooth_radius: 0 (occlusion scripts) or 1 (`conv_tri(E, 1)` first, as the HED/pdollar Python ports).
+
+    Returns:
+        (H, W) float64 suppressed map, values in [0, 1].
+    """
+    check_array("edges", edges, shape=(None, None), kind="f")
+    e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64)
+    if presmooth_radius > 0:
+        e = conv_tri(e, presmooth_radius)
+    out = _suppress(e, edge_orientation(e), int(radius), float(multiplier))
+    _damp_borders(out, int(border))
+    return out

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from obtoolkit.metrics.boundary import (
+    BoundaryEvalOptions,
+    BoundaryMetric,
+    binary_map,
+    image_best,
+    image_boundary_counts,
+    thresholds,
+)
+from obtoolkit.metrics.maps_io import read_ground_truth, read_prediction_png
+from obtoolkit.metrics.matching import matching_radius_px
+
+from .conftest import soft_map_and_gt
+from .test_matching import brute_force
+
+BSDS_IMAGES = ("2018", "3063", "5096", "6046", "8068")
+
+
+def test_thresholds_and_options():
+    assert np.allclose(thresholds(99)[[0, -1]], [0.01, 0.99])
+    assert np.allclose(thresholds(5), [1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6])
+    assert BoundaryEvalOptions(protocol="bsds").thin and not BoundaryEvalOptions(protocol="bsds").nms
+    assert BoundaryEvalOptions().nms and not BoundaryEvalOptions().thin
+    assert not BoundaryEvalOptions(apply_nms=False).nms
+    with pytest.raises(ValueError, match="protocol"):
+        BoundaryEvalOptions(protocol="pdollar")
+    with pytest.raises(ValueError, match="max_dist"):
+        BoundaryEvalOptions(max_dist=0)
+
+
+@pytest.mark.parametrize("protocol", ["bsds", "occlusion"])
+def test_sweep_counts_equal_brute_force_per_threshold(protocol):
+    """Incremental sweep == an independent dense solve of every thresholded (thinned / NMS'd) map."""
+    rng = np.random.default_rng(5)
+    options = BoundaryEvalOptions(protocol=protocol, n_thresholds=9, max_dist=0.06)
+    for _ in range(3):
+        pred, gt = soft_map_and_gt(rng, 26, 30)
+        counts = image_boundary_counts(pred, gt, options)
+        radius = matching_radius_px(26, 30, options.max_dist)
+        for k, t in enumerate(counts.thresholds):
+            binary = binary_map(pred, t, options)
+            n, _ = brute_force(binary, gt, radius)
+            assert counts.cnt_r[k] == counts.cnt_p[k] == n
+            assert counts.sum_p[k] == binary.sum() and counts.sum_r[k] == gt.sum()
+
+
+def test_multiple_annotators_count_recall_per_annotator_and_precision_once():
+    rng = np.random.default_rng(2)
+    pred, gt_a = soft_map_and_gt(rng, 24, 24)
+    gt_b = np.roll(gt_a, 1, axis=1)
+    options = BoundaryEvalOptions(protocol="bsds", n_thresholds=5, max_dist=0.05)
+    both = image_boundary_counts(pred, [gt_a, gt_b], options)
+    one_a = image_boundary_counts(pred, gt_a, options)
+    one_b = image_boundary_counts(pred, gt_b, options)
+    assert np.array_equal(both.cnt_r, one_a.cnt_r + one_b.cnt_r)
+    assert np.array_equal(both.sum_r, one_a.sum_r + one_b.sum_r)
+    assert (both.cnt_p >= np.maximum(one_a.cnt_p, one_b.cnt_p)).all()
+    assert (both.cnt_p <= np.minimum(one_a.cnt_p + one_b.cnt_p, both.sum_p)).all()
+
+
+def test_valid_mask_drops_pixels_on_both_sides():
+    rng = np.random.default_rng(4)
+    pred, gt = soft_map_and_gt(rng, 30, 30)
+    mask = np.zeros((30, 30), bool)
+    mask[:, :15] = True
+    options = BoundaryEvalOptions(protocol="occlusion", n_thresholds=5, max_dist=0.05)
+    counts = image_boundary_counts(pred, gt, options, valid_mask=mask)
+    assert counts.sum_r[0] == (gt & mask).sum()
+    assert counts.sum_p[2] == (binary_map(pred, counts.thresholds[2], options) & mask).sum()
+
+
+def test_perfect_prediction_scores_one():
+    gt = np.zeros((40, 40), bool)
+    gt[20, 5:35] = True
+    options = BoundaryEvalOptions(protocol="bsds", n_thresholds=9)
+    metric = BoundaryMetric(thresholds(9))
+    metric.update(image_boundary_counts(gt.astype(np.float64), gt, options))
+    result = metric.compute()
+    assert result.ods.f_measure == pytest.approx(1.0) and result.ois_f == pytest.approx(1.0)
+
+
+def test_streaming_equals_one_call():
+    rng = np.random.default_rng(8)
+    options = BoundaryEvalOptions(n_thresholds=7, max_dist=0.05)
+    all_counts = [image_boundary_counts(*soft_map_and_gt(rng, 20, 24), options) for _ in range(4)]
+    once, streamed = BoundaryMetric(thresholds(7)), BoundaryMetric(thresholds(7))
+    once.update(all_counts)
+    streamed.update(all_counts[:1])
+    streamed.update(all_counts[1:3])
+    streamed.update(all_counts[3])
+    a, b = once.compute(), streamed.compute()
+    assert a.as_dict() == b.as_dict() and np.array_equal(a.curve, b.curve)
+    assert np.isnan(BoundaryMetric(thresholds(7)).compute().ods.f_measure)
+
+
+def test_errors_name_the_problem():
+    options = BoundaryEvalOptions(n_thresholds=3)
+    with pytest.raises(ValueError, match="gt_boundaries"):
+        image_boundary_counts(np.zeros((4, 4)), np.zeros((4, 5), bool), options, where="img7")
+    with pytest.raises(ValueError, match="at least one"):
+        image_boundary_counts(np.zeros((4, 4)), [], options)
+    with pytest.raises(ValueError, match="pred_prob"):
+        image_boundary_counts(np.zeros((4, 4), np.uint8), np.zeros((4, 4), bool), options)
+
+
+def _bsds_counts(root):
+    options = BoundaryEvalOptions(protocol="bsds", n_thresholds=5, max_dist=0.0075)
+    return [image_boundary_counts(read_prediction_png(root / "png" / f"{n}.png"),
+                                  read_ground_truth(root / "groundTruth" / f"{n}.mat"), options, where=n)
+            for n in BSDS_IMAGES]
+
+
+def test_berkeley_benchmark_oracle(shared_fixtures):
+    """The MATLAB outputs of the BSDS benchmark's own test: nthresh 5, maxDist 0.0075, thinning, 5-6 annotators."""
+    root = shared_fixtures / "bsds500_bench"
+    all_counts = _bsds_counts(root)
+    metric = BoundaryMetric(thresholds(5))
+    metric.update(all_counts)
+    result = metric.compute()
+    expected = np.loadtxt(root / "test_2" / "eval_bdry.txt")
+    ours = [result.ods.threshold, result.ods.recall, result.ods.precision, result.ods.f_measure,
+            result.ois_recall, result.ois_precision, result.ois_f, result.ap]
+    assert np.abs(np.array(ours) - expected).max() <= 1e-3
+    per_threshold = np.loadtxt(root / "test_2" / "eval_bdry_thr.txt")
+    assert np.abs(result.curve - per_threshold).max() <= 1e-3
+    per_image = np.loadtxt(root / "test_2" / "eval_bdry_img.txt")
+    best = np.array([list(image_best(c)) for c in all_counts])
+    assert np.abs(best[:, 1:] - per_image[:, 2:]).max() <= 2e-3
+    assert np.abs(best[:, 0] - per_image[:, 1]).max() <= 1e-3

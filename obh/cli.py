@@ -17,6 +17,7 @@ def main() -> None:
 COMMAND_MODULES = (
     "obh.cmd_data",
     "obh.cmd_evaluate",
+    "obh.cmd_build",
 )
 
 

@@ -1,0 +1,138 @@
+"""Commands of the generation stage: generate, validate, manifest, export-splits."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+_DIR = click.Path(file_okay=False, path_type=Path)
+_EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command()
+@click.argument("hypersim_root", type=_EXISTING_DIR)
+@click.argument("out_root", type=_DIR)
+@click.option("--config", "config_path", type=_EXISTING_FILE, help="build.yaml (labels, validation, inputs, ...).")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a config value, e.g. --set labels.tau_rel=0 (repeatable).")
+@click.option("--scenes", multiple=True, help="Only these scenes (repeatable, or comma-separated).")
+@click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
+              help="Only frames of this official split (needs the split CSV; repeatable).")
+@click.option("--jobs", "-j", default=1, show_default=True, help="Local worker processes (joblib).")
+@click.option("--dask-scheduler", metavar="ADDRESS", help="Run the tasks on an existing Dask cluster.")
+def generate(hypersim_root, out_root, config_path, overrides, scenes, splits, jobs, dask_scheduler):
+    """Turn a Hypersim tree into labelled OB-Hypersim (resumable; reruns skip finished frames)."""
+    from obhypersim_build.config import load_build_config
+    from obhypersim_build.run import generate as run_generate
+
+    config = load_build_config(config_path, overrides)
+    scenes = [s for item in scenes for s in item.split(",") if s]
+    summary = run_generate(hypersim_root, out_root, config, scenes=scenes or None, splits=list(splits) or None,
+                           jobs=jobs, dask_scheduler=dask_scheduler)
+    click.echo(f"{summary.n_frames} frames: {summary.n_ok} ok, {summary.n_failed} failed "
+               f"({summary.frames_per_second:.2f} frames/s); manifest: {summary.manifest_path}")
+    if summary.n_failed:
+        click.echo(f"see the failures with: obh manifest stats {summary.manifest_path}", err=True)
+
+
+@click.command()
+@click.argument("label_root", type=_EXISTING_DIR)
+@click.option("--hypersim-root", type=_EXISTING_DIR, help="Also run the checks that need normals and instance ids.")
+@click.option("--camera-csv", type=_EXISTING_FILE, help="Camera-parameter CSV (default: at the Hypersim root).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON report (default: LABEL_ROOT/validation_report.json).")
+@click.option("--jobs", "-j", default=1, show_default=True)
+def validate(label_root, hypersim_root, camera_csv, report_path, jobs):
+    """Check every labelled frame (exit status 1 when any frame fails)."""
+    import pandas as pd
+
+    from obhypersim_build.validate_tree import validate_tree, write_report
+
+    summary = validate_tree(label_root, hypersim_root=hypersim_root, camera_csv=camera_csv, jobs=jobs)
+    report_path = report_path or label_root / "validation_report.json"
+    write_report(summary, report_path)
+    with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 140):
+        click.echo(pd.DataFrame(summary.table()).to_string(index=False))
+    click.echo(f"{len(summary.reports)} frames, {summary.n_failed} failed; report: {report_path}")
+    if summary.n_failed:
+        sys.exit(1)
+
+
+@click.group()
+def manifest():
+    """Inspect, build and merge manifests."""
+
+
+@manifest.command("show")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--rows", default=20, show_default=True)
+@click.option("--columns", help="Comma-separated columns.")
+@click.option("--status", type=click.Choice(["ok", "error"]))
+def manifest_show(path, rows, columns, status):
+    """Print the first rows of a manifest."""
+    from obhypersim_build.manifest_tools import show
+
+    click.echo(show(path, rows=rows, columns=columns.split(",") if columns else None, status=status))
+
+
+@manifest.command("stats")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def manifest_stats(path):
+    """Per split and per scene: frames, failures and label statistics; then the failed frames with their errors."""
+    from obhypersim_build.manifest_tools import format_stats, manifest_frame, stats_tables
+
+    click.echo(format_stats(stats_tables(manifest_frame(path))))
+
+
+@manifest.command("index")
+@click.argument("ob_root", type=_EXISTING_DIR)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output manifest (default: OB_ROOT/manifest.parquet).")
+@click.option("--split-csv", type=_EXISTING_FILE, help="Hypersim's split CSV, to fill split and public columns.")
+@click.option("--jobs", "-j", default=1, show_default=True)
+def manifest_index(ob_root, out_path, split_csv, jobs):
+    """Build a manifest for an existing MoDOT-layout OB-Hypersim folder (e.g. the authors' release)."""
+    from obhypersim_build.manifest_tools import index_release
+
+    out_path = out_path or ob_root / "manifest.parquet"
+    frame = index_release(ob_root, out_path, split_csv=split_csv, jobs=jobs)
+    click.echo(f"{len(frame)} frames ({int((frame['status'] == 'ok').sum())} ok) -> {out_path}")
+
+
+@manifest.command("merge")
+@click.argument("parts", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def manifest_merge(parts, out_path):
+    """Merge manifest parts (files or folders of part-*.parquet) into one sorted manifest."""
+    from obtoolkit.manifest import merge_parts
+
+    files = [p for path in parts for p in (sorted(path.glob("*.parquet")) if path.is_dir() else [path])]
+    table = merge_parts(files, out_path)
+    click.echo(f"{table.num_rows} rows from {len(files)} parts -> {out_path}")
+
+
+@click.command("export-splits")
+@click.argument("out_dir", type=_DIR)
+@click.option("--preset", required=True, type=click.Choice(["hypersim-v1", "modot"]))
+@click.option("--split-csv", type=_EXISTING_FILE, help="Hypersim's metadata_images_split_scene_v1.csv (hypersim-v1).")
+@click.option("--modot-lists", help="Folder or base URL of MoDOT's hypersim_filtered_{train,test}.txt "
+                                    "(default: the public GitHub URL).")
+@click.option("--manifest", "manifest_path", type=_EXISTING_FILE, help="Manifest whose statistics the filters use.")
+@click.option("--max-nan-fraction", type=float)
+@click.option("--min-ob-fraction", type=float)
+@click.option("--split", "splits", multiple=True, help="Only these splits (repeatable).")
+def export_splits(out_dir, preset, split_csv, modot_lists, manifest_path, max_nan_fraction, min_ob_fraction, splits):
+    """Write split lists in MoDOT's format (one `hypersim/ai_VVV_NNN/cam_XX/tonemap/IIII` per line) and Parquet/CSV."""
+    from obhypersim_build.splits import SplitFilters
+    from obhypersim_build.splits import export_splits as run_export
+
+    filters = SplitFilters(max_nan_fraction=max_nan_fraction, min_ob_fraction=min_ob_fraction)
+    counts = run_export(out_dir, preset, split_csv=split_csv, modot_lists=modot_lists, manifest=manifest_path,
+                        filters=filters, splits=list(splits) or None)
+    click.echo(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" -> {out_dir}")
+
+
+COMMANDS = [generate, validate, manifest, export_splits]

@@ -1,0 +1,127 @@
+"""`obh manifest`: readable views of a manifest, and manifests for existing OB-Hypersim folders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from obtoolkit.errors import OBToolkitError
+from obtoolkit.hypersim import FrameId, read_hdf5_dataset, read_split_csv
+from obtoolkit.labels_io import DATASET_DIR, array_hash, product_relpath, read_png
+from obtoolkit.manifest import STATUS_ERROR, STATUS_OK, FrameRecord, read_manifest, records_to_table, write_table
+from obtoolkit.provenance import package_version
+
+INDEXED_PARAMS_HASH = "external"
+
+
+def manifest_frame(path: str | Path) -> pd.DataFrame:
+    """The manifest as a pandas DataFrame (for analysis and reports)."""
+    frame = read_manifest(path).to_pandas()
+    for column in ("scene", "camera", "split", "status"):
+        frame[column] = frame[column].astype("string")
+    return frame
+
+
+def stats_tables(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per split and per scene: frames, ok, failed, mean label statistics; and the failed frames with errors."""
+    frame = frame.assign(split=frame["split"].fillna("(none)"), ok=frame["status"] == STATUS_OK,
+                         failed=frame["status"] == STATUS_ERROR)
+    aggregations = {"frames": ("frame", "size"), "ok": ("ok", "sum"), "failed": ("failed", "sum"),
+                    "ob_fraction": ("ob_fraction", "mean"), "self_fraction": ("ob_self_fraction", "mean"),
+                    "inter_fraction": ("ob_inter_fraction", "mean"), "contour_fraction": ("contour_fraction", "mean"),
+                    "nan_fraction": ("nan_fraction", "mean"),
+                    "undefined_ori": ("undefined_orientation_fraction", "mean")}
+    by_split = frame.groupby("split", dropna=False).agg(**aggregations)
+    by_scene = frame.groupby("scene", dropna=False).agg(**aggregations)
+    failures = frame.loc[frame["failed"], ["scene", "camera", "frame", "error"]]
+    return {"by_split": by_split, "by_scene": by_scene, "failures": failures}
+
+
+def format_stats(tables: dict[str, pd.DataFrame], max_failures: int = 20) -> str:
+    """The stats tables as text a person can read."""
+    with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 140,
+                           "display.max_columns", 20, "display.max_colwidth", 100):
+        parts = ["Per split:", tables["by_split"].to_string(), "", "Per scene:", tables["by_scene"].to_string()]
+        failures = tables["failures"]
+        if len(failures):
+            parts += ["", f"Failed frames ({len(failures)}):", failures.head(max_failures).to_string(index=False)]
+            if len(failures) > max_failures:
+                parts.append(f"... and {len(failures) - max_failures} more")
+    return "\n".join(parts)
+
+
+def discover_release_frames(ob_root: Path) -> list[FrameId]:
+    """Frames of a MoDOT-layout folder: every hypersim/<scene>/<camera>/tonemap/IIII.jpg."""
+    return [FrameId(p.parents[2].name, p.parents[1].name, int(p.stem))
+            for p in sorted((ob_root / DATASET_DIR).glob("ai_*/cam_*/tonemap/*.jpg"))]
+
+
+def index_frame(ob_root: Path, frame: FrameId, meta: tuple[str | None, bool | None]) -> FrameRecord:
+    """A manifest row for one frame of an existing folder: the products present, statistics and content hashes."""
+    fields: dict = {"scene": frame.scene, "camera": frame.camera, "frame": frame.frame, "split": meta[0],
+                    "public": meta[1], "params_hash": INDEXED_PARAMS_HASH, "package_version": package_version()}
+    present = {p: product_relpath(frame, p) for p in ("tonemap", "depth_hdf5", "ob", "instance_contour", "ori",
+                                                       "ori16", "order", "ob_class", "stats")
+               if (ob_root / product_relpath(frame, p)).is_file()}
+    fields.update(rgb_path=present.get("tonemap"), depth_path=present.get("depth_hdf5"))
+    fields.update({f"{p}_path": present.get(p) for p in ("ob", "instance_contour", "ori", "ori16", "order",
+                                                          "ob_class", "stats")})
+    try:
+        for needed in ("depth_hdf5", "ob"):
+            if needed not in present:
+                raise FileNotFoundError(f"{ob_root / product_relpath(frame, needed)}: missing ({needed} of {frame})")
+        fields.update(_indexed_statistics(ob_root, frame, present))
+    except (OBToolkitError, OSError) as error:
+        return FrameRecord(**{**fields, "status": STATUS_ERROR, "error": f"{type(error).__name__}: {error}"})
+    return FrameRecord(**fields)
+
+
+def _indexed_statistics(ob_root: Path, frame: FrameId, present: dict[str, str]) -> dict:
+    depth = read_hdf5_dataset(ob_root / present["depth_hdf5"], what=f"depth of {frame}", kind="f")
+    ob = read_png(ob_root / present["ob"], what=f"ob of {frame}", dtype=np.uint8) > 0
+    stats = {"height": depth.shape[0], "width": depth.shape[1], "ob_hash": array_hash(ob),
+             "nan_fraction": float(np.mean(~np.isfinite(depth))), "ob_fraction": float(ob.mean())}
+    target = ob
+    if "instance_contour" in present:
+        contour = read_png(ob_root / present["instance_contour"], what=f"contour of {frame}", dtype=np.uint8) > 0
+        target = ob | contour
+        stats.update(contour_fraction=float(contour.mean()), instance_contour_hash=array_hash(contour))
+    stats["target_fraction"] = float(target.mean())
+    return stats
+
+
+def index_release(ob_root: str | Path, out_path: str | Path, *, split_csv: Path | None = None, jobs: int = 1,
+                  progress: bool = True) -> pd.DataFrame:
+    """Build a manifest for an existing MoDOT-layout OB-Hypersim folder (e.g. the authors' release)."""
+    ob_root = Path(ob_root)
+    frames = discover_release_frames(ob_root)
+    if not frames:
+        raise FileNotFoundError(f"{ob_root}: no frame found (expected {DATASET_DIR}/ai_*/cam_*/tonemap/*.jpg)")
+    lookup = {}
+    if split_csv is not None:
+        table = read_split_csv(split_csv)
+        lookup = {(s, c, int(f)): (None if pd.isna(p) else p, bool(pub)) for s, c, f, pub, p in zip(
+            table["scene_name"], table["camera_name"], table["frame_id"], table["included_in_public_release"],
+            table["split_partition_name"], strict=True)}
+    calls = (joblib.delayed(index_frame)(ob_root, f, lookup.get(tuple(f), (None, None))) for f in frames)
+    records = list(tqdm(joblib.Parallel(n_jobs=jobs, return_as="generator")(calls), total=len(frames),
+                        unit="frame", disable=not progress, desc="index"))
+    table = records_to_table(records)
+    write_table(out_path, table)
+    return table.to_pandas()
+
+
+def show(path: str | Path, *, rows: int = 20, columns: Sequence[str] | None = None, status: str | None = None) -> str:
+    """The first rows of a manifest as text."""
+    frame = manifest_frame(path)
+    if status is not None:
+        frame = frame[frame["status"] == status]
+    if columns:
+        frame = frame[list(columns)]
+    with pd.option_context("display.width", 160, "display.max_columns", 12, "display.max_colwidth", 60):
+        return f"{len(frame)} rows\n" + frame.head(rows).to_string(index=False)

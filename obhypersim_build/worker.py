@@ -95,7 +95,8 @@ def _label_frame(frame: FrameId, context: CameraContext) -> dict:
 
 def _validate(arrays: LabelArrays, inputs: FrameInputs, context: CameraContext) -> FrameReport:
     geometry = ValidationGeometry(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
-                                  inputs.semantic, inputs.semantic_instance, inputs.render_entity_id)
+                                  inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
+                                  rays_unit=context.rays.unit)
     return validate_labels(arrays, geometry, context.config.labels, thresholds=context.config.validation)
 
 

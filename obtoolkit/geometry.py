@@ -302,6 +302,7 @@ def sanitize_normals(
     source: str = "normal_cam",
     min_norm: float = 0.5,
     max_disagreement_deg: float = 60.0,
+    where: np.ndarray | None = None,
 ) -> SanitizedNormals:
     """Make normals usable: normalise, face the camera, fall back to depth-derived normals, record where (spec §6.1).
 
@@ -314,6 +315,8 @@ def sanitize_normals(
             "hybrid" (like normal_cam, and also depth normals where the two disagree by > max_disagreement_deg).
         min_norm: a given normal shorter than this is unusable (artist normals can be zero).
         max_disagreement_deg: hybrid mode only.
+        where: optional bool (H, W): only these pixels get normals (others are NORMAL_NONE); saves work when only
+            a few pixels are needed. Depth normals still use the neighbours' points.
     """
     if source not in ("normal_cam", "depth", "hybrid"):
         raise ValueError(f"source must be normal_cam, depth or hybrid, got {source!r}")
@@ -322,18 +325,19 @@ def sanitize_normals(
     origin = np.zeros(valid_mask.shape, np.uint8)
     usable = np.zeros(valid_mask.shape, bool)
     flipped = usable
+    wanted = valid_mask if where is None else valid_mask & where
     if source != "depth" and normals_cam is not None:
-        out, usable, flipped = _normalise_facing(normals_cam, rays_unit, valid_mask, min_norm)
+        out, usable, flipped = _normalise_facing(normals_cam, rays_unit, wanted, min_norm)
     if source == "normal_cam":
-        depth_n, depth_ok = depth_normals(points_cam_m, valid_mask, where=~usable)
+        depth_n, depth_ok = depth_normals(points_cam_m, valid_mask, where=wanted & ~usable)
     else:
-        depth_n, depth_ok = depth_normals(points_cam_m, valid_mask)
+        depth_n, depth_ok = depth_normals(points_cam_m, valid_mask, where=wanted)
     if source == "hybrid":
         cos_limit = math.cos(math.radians(max_disagreement_deg))
         agree = np.einsum("hwc,hwc->hw", out, depth_n) >= cos_limit
         usable = usable & (agree | ~depth_ok)
     origin[usable] = np.where(flipped[usable], NORMAL_FLIPPED, NORMAL_GIVEN)
-    fallback = valid_mask & ~usable & depth_ok
+    fallback = wanted & ~usable & depth_ok
     out[fallback] = depth_n[fallback]
     out[~(usable | fallback)] = 0.0
     origin[fallback] = NORMAL_FROM_DEPTH

@@ -41,6 +41,10 @@ INPUT_PRODUCTS = ("tonemap", "depth_hdf5")
 EXTENSIONS = {"tonemap": "jpg", "depth_hdf5": "hdf5", "ob": "png", "instance_contour": "png", "ori": "png",
               "ori16": "png", "order": "npz", "ob_class": "png", "stats": "json"}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# zlib levels, chosen for generation speed (measured on 1024x768 frames: the order archive takes 29 ms at level 1
+# and 80 ms at level 6, 193 vs 93 KiB; the five PNGs 27 ms at level 1 and 41 ms at level 6, 99 vs 66 KiB).
+PNG_COMPRESS_LEVEL = 3
+NPZ_COMPRESS_LEVEL = 1
 
 
 def product_relpath(frame: FrameId, product: str) -> str:
@@ -98,18 +102,20 @@ def write_png(path: Path, array: np.ndarray) -> None:
     if array.dtype not in (np.uint8, np.uint16) or array.ndim != 2:
         raise ValueError(f"{path}: PNG labels must be 2-D uint8 or uint16, got {array.dtype} {array.shape}")
     with atomic_path(path) as tmp:
-        Image.fromarray(np.ascontiguousarray(array)).save(tmp, "PNG")  # mode L or I;16 from the dtype
+        # mode L or I;16 from the dtype
+        Image.fromarray(np.ascontiguousarray(array)).save(tmp, "PNG", compress_level=PNG_COMPRESS_LEVEL)
 
 
 def write_npz(path: Path, **arrays: np.ndarray) -> None:
     """np.load-compatible .npz, compressed, with fixed timestamps so that equal arrays give equal bytes."""
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED,
+                                                   compresslevel=NPZ_COMPRESS_LEVEL) as archive:
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
+            archive.writestr(info, buffer.getvalue(), compresslevel=NPZ_COMPRESS_LEVEL)
 
 
 def write_label_files(root: str | Path, frame: FrameId, labels: LabelArrays) -> dict[str, str]:

@@ -12,15 +12,16 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
-from skimage.morphology import thin
 
-from obtoolkit.boundaries import CLASS_INTER, CLASS_SELF, LabelParams
+from obtoolkit.boundaries import LabelParams
 from obtoolkit.boundaries._neighbours import INCLINATION_CHANNEL, INCLINATION_OFFSETS, NEIGHBOUR_OFFSETS
 from obtoolkit.boundaries.keys import object_keys
-from obtoolkit.boundaries.orientation import ORI8_NEUTRAL, ORI16_NONE, decode_ori16
-from obtoolkit.geometry import pixel_centre_uv, points_cam_from_distance, rays_from_uv, sanitize_normals
+from obtoolkit.boundaries.orientation import ORI16_NONE, decode_ori16
+from obtoolkit.geometry import camera_rays, points_cam_from_distance, rays_from_uv, sanitize_normals
 from obtoolkit.labels_io import LabelArrays
+from obtoolkit.metrics.thinning import thin
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,16 @@ class Thresholds:
     ob_fraction_range: tuple[float, float] = (0.001, 0.15)
     max_nan_fraction: float = 0.5
     max_undefined_orientation: float = 0.05
+
+
+# The statistical checks (rates) look at most at this many pairs or pixels per frame, taken at an even stride, so
+# that validating a frame costs about as much as labelling it.
+MAX_SAMPLES = 4096
+
+
+def _even_sample(n: int, limit: int = MAX_SAMPLES) -> np.ndarray:
+    """Indices of at most `limit` items out of n, evenly spread (deterministic)."""
+    return np.arange(n) if n <= limit else np.linspace(0, n - 1, limit).round().astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,8 @@ class ValidationGeometry:
     """What the checks compare labels against. Only distance and validity are required.
 
     distance_m float (H, W) metres; valid_mask bool (H, W); M_cam_from_uv (3, 3) or None; normal_cam (H, W, 3) or
-    None; semantic / semantic_instance / render_entity_id int (H, W) or None.
+    None; semantic / semantic_instance / render_entity_id int (H, W) or None; rays_unit float64 (H, W, 3), the
+    camera's unit rays when already computed (they are computed from M_cam_from_uv otherwise).
     """
 
     distance_m: np.ndarray
@@ -87,6 +99,7 @@ class ValidationGeometry:
     semantic: np.ndarray | None = None
     semantic_instance: np.ndarray | None = None
     render_entity_id: np.ndarray | None = None
+    rays_unit: np.ndarray | None = None
 
 
 def _ratio_check(name, good, total, threshold, severity="error", detail="") -> CheckResult:
@@ -116,82 +129,126 @@ def _channels(height: int, width: int):
 # --------------------------------------------------------------------------------------------------- the checks
 
 
-def check_schema(labels: LabelArrays, shape: tuple[int, int]) -> CheckResult:
-    """Shapes, value sets, channel 0 = any relation, classes only on relations, ob_class only on ob."""
-    problems = []
+_CHANNEL_DY = NEIGHBOUR_OFFSETS[:, 0].copy()
+_CHANNEL_DX = NEIGHBOUR_OFFSETS[:, 1].copy()
+(ORDER_RANGE, CHANNEL_ZERO, CLASS_RANGE, CLASS_ON_ZERO, OB_CLASS_MISMATCH, INVALID_LABELLED, POINTS_AT_INVALID,
+ ANTISYMMETRY, SELF_OK, SELF_TOTAL, INTER_OK, INTER_TOTAL, NEUTRAL_OFF_BOUNDARY) = range(13)
+
+
+@numba.njit(cache=True, nogil=True)
+def _structure_counts(order, relation_class, ob, ob_class, ori8, ori16, contour, valid, distance, tau_abs, tau_rel,
+                      diag_len, dy, dx):
+    """One pass over the pixels counting every structural problem (see the index constants above)."""
+    height, width = valid.shape
+    counts = np.zeros(13, np.int64)
+    for y in range(height):
+        for x in range(width):
+            any_relation = False
+            for c in range(8):
+                omega, cls = order[y, x, c + 1], relation_class[y, x, c + 1]
+                if omega < -1 or omega > 1:
+                    counts[ORDER_RANGE] += 1
+                if cls > 3:
+                    counts[CLASS_RANGE] += 1
+                if omega == 0:
+                    if cls != 0:
+                        counts[CLASS_ON_ZERO] += 1
+                    continue
+                any_relation = True
+                yq, xq = y + dy[c], x + dx[c]
+                if yq < 0 or yq >= height or xq < 0 or xq >= width:
+                    continue
+                if not valid[yq, xq]:
+                    counts[POINTS_AT_INVALID] += 1
+                elif c < 4 and valid[y, x] and order[yq, xq, 8 - c] != -omega:
+                    counts[ANTISYMMETRY] += 1
+                if omega == 1 and valid[y, x] and valid[yq, xq]:
+                    dp, dq = distance[y, x], distance[yq, xq]
+                    if cls == 3:
+                        length = diag_len if dy[c] != 0 and dx[c] != 0 else 1.0
+                        counts[SELF_TOTAL] += 1
+                        if (dq - dp) / length > max(tau_abs, tau_rel * min(dp, dq)) * (1 - 1e-9):
+                            counts[SELF_OK] += 1
+                    elif cls == 2:
+                        counts[INTER_TOTAL] += 1
+                        if dq > dp:
+                            counts[INTER_OK] += 1
+            # antisymmetry also where p has no relation but q claims one towards p
+            for c in range(4):
+                yq, xq = y + dy[c], x + dx[c]
+                if 0 <= yq < height and 0 <= xq < width and valid[y, x] and valid[yq, xq] and \
+                        order[y, x, c + 1] == 0 and order[yq, xq, 8 - c] != 0:
+                    counts[ANTISYMMETRY] += 1
+            if (order[y, x, 0] != 0) != any_relation:
+                counts[CHANNEL_ZERO] += 1
+            if ob_class[y, x] > 3:
+                counts[CLASS_RANGE] += 1
+            if (ob_class[y, x] != 0) != ob[y, x]:
+                counts[OB_CLASS_MISMATCH] += 1
+            if not valid[y, x] and (ob[y, x] or contour[y, x] or any_relation or order[y, x, 0] != 0
+                                    or ob_class[y, x] != 0 or ori8[y, x] != 127 or ori16[y, x] != 0):
+                counts[INVALID_LABELLED] += 1
+            if not ob[y, x] and (ori8[y, x] != 127 or ori16[y, x] != 0):
+                counts[NEUTRAL_OFF_BOUNDARY] += 1
+    return counts
+
+
+def structure_counts(labels: LabelArrays, valid: np.ndarray, distance: np.ndarray, params: LabelParams) -> np.ndarray:
+    """Counts of every structural problem, indexed by the module's constants (ORDER_RANGE, ..., SELF_OK, ...)."""
+    return _structure_counts(
+        np.ascontiguousarray(labels.order), np.ascontiguousarray(labels.relation_class), labels.ob,
+        labels.ob_class, labels.ori8, labels.ori16, labels.instance_contour, valid,
+        np.ascontiguousarray(distance, dtype=np.float64), params.tau_abs_m, params.tau_rel, params.diag_len,
+        _CHANNEL_DY, _CHANNEL_DX)
+
+
+def check_schema(labels: LabelArrays, shape: tuple[int, int], counts: np.ndarray | None = None) -> CheckResult:
+    """Shapes, value sets, channel 0 = any relation, classes only on relations, ob_class exactly on ob."""
     if labels.ob.shape != shape:
-        problems.append(f"size {labels.ob.shape} != depth {shape}")
-    else:
-        if not np.isin(labels.order, (-1, 0, 1)).all():
-            problems.append("order values outside {-1, 0, 1}")
-        if not np.array_equal(labels.order[..., 0] != 0, np.any(labels.order[..., 1:] != 0, axis=-1)):
-            problems.append("order channel 0 != any relation")
-        if labels.ob_class.max(initial=0) > 3 or labels.relation_class.max(initial=0) > 3:
-            problems.append("class values outside 0..3")
-        if np.any((labels.relation_class[..., 1:] != 0) & (labels.order[..., 1:] == 0)):
-            problems.append("relation classes on zero relations")
-        if not np.array_equal(labels.ob_class != 0, labels.ob):
-            problems.append("ob_class set off ob (or missing on ob)")
+        return CheckResult("schema", False, "error", None, "formats and value sets",
+                           f"size {labels.ob.shape} != depth {shape}")
+    names = {ORDER_RANGE: "order values outside {-1, 0, 1}", CHANNEL_ZERO: "order channel 0 != any relation",
+             CLASS_RANGE: "class values outside 0..3", CLASS_ON_ZERO: "relation classes on zero relations",
+             OB_CLASS_MISMATCH: "ob_class set off ob (or missing on ob)"}
+    problems = [f"{text} ({counts[index]} px)" for index, text in names.items() if counts[index]]
     return CheckResult("schema", not problems, "error", None, "formats and value sets", "; ".join(problems))
 
 
-def check_invalid_pixels(labels: LabelArrays, valid: np.ndarray, params: LabelParams) -> CheckResult:
+def check_invalid_pixels(counts: np.ndarray, params: LabelParams) -> CheckResult:
     """Invalid pixels carry nothing; under the 'ignore' void policy no relation points at an invalid pixel."""
-    invalid = ~valid
-    bad = (labels.ob[invalid].sum() + labels.instance_contour[invalid].sum() + np.count_nonzero(labels.order[invalid])
-           + np.count_nonzero(labels.ob_class[invalid]) + np.count_nonzero(labels.ori8[invalid] != ORI8_NEUTRAL)
-           + np.count_nonzero(labels.ori16[invalid] != ORI16_NONE))
-    pointing = 0
-    if params.void_policy == "ignore":
-        height, width = valid.shape
-        for channel, p, q, _ in _channels(height, width):
-            pointing += int(np.count_nonzero((labels.order[p + (channel,)] != 0) & invalid[q]))
-    detail = f"{int(bad)} labelled invalid pixels, {pointing} relations towards invalid pixels"
-    return CheckResult("no_labels_on_invalid", bad == 0 and pointing == 0, "error", float(bad + pointing), "== 0",
-                       detail)
+    labelled = int(counts[INVALID_LABELLED])
+    pointing = int(counts[POINTS_AT_INVALID]) if params.void_policy == "ignore" else 0
+    detail = f"{labelled} labelled invalid pixels, {pointing} relations towards invalid pixels"
+    return CheckResult("no_labels_on_invalid", labelled == 0 and pointing == 0, "error", float(labelled + pointing),
+                       "== 0", detail)
 
 
-def check_antisymmetry(labels: LabelArrays, valid: np.ndarray, severity: str = "error") -> CheckResult:
+def check_antisymmetry(counts: np.ndarray, severity: str = "error") -> CheckResult:
     """order[p, k] == -order[p + offset_k, opposite(k)] on every pair of valid pixels.
 
     P2ORM itself breaks this (its spike rule is one-sided), so in p2orm_compat mode it is a warning.
     """
-    height, width = valid.shape
-    mismatches = 0
-    for channel, p, q, _ in _channels(height, width):
-        if channel > 4:  # channels NW, N, NE, W visit every unordered pair once
-            continue
-        both = valid[p] & valid[q]
-        mismatches += int(np.count_nonzero((labels.order[p + (channel,)] != -labels.order[q + (9 - channel,)]) & both))
+    mismatches = int(counts[ANTISYMMETRY])
     return CheckResult("antisymmetry", mismatches == 0, severity, float(mismatches), "== 0", f"{mismatches} pairs")
 
 
-def check_depth_consistency(labels: LabelArrays, distance: np.ndarray, params: LabelParams,
-                            thresholds: Thresholds) -> list[CheckResult]:
+def check_depth_consistency(counts: np.ndarray, thresholds: Thresholds) -> list[CheckResult]:
     """Self-occlusions: D_q - D_p > tau * L; inter-object relations: the occluder is nearer (D_q > D_p)."""
-    height, width = distance.shape
-    counts = {CLASS_SELF: [0, 0], CLASS_INTER: [0, 0]}
-    for channel, p, q, _ in _channels(height, width):
-        occludes = labels.order[p + (channel,)] == 1
-        length = params.diag_len if channel in (1, 3, 6, 8) else 1.0
-        dp, dq = distance[p], distance[q]
-        step = (dq - dp) / length
-        tau = np.maximum(params.tau_abs_m, params.tau_rel * np.minimum(dp, dq))
-        for cls, ok in ((CLASS_SELF, step > tau * (1 - 1e-9)), (CLASS_INTER, dq > dp)):
-            mask = occludes & (labels.relation_class[p + (channel,)] == cls)
-            counts[cls][0] += int(np.count_nonzero(mask & ok))
-            counts[cls][1] += int(np.count_nonzero(mask))
     return [
-        _ratio_check("depth_consistency_self", *counts[CLASS_SELF], thresholds.self_depth_consistency),
-        _ratio_check("depth_consistency_inter", *counts[CLASS_INTER], thresholds.inter_depth_consistency, "warning"),
+        _ratio_check("depth_consistency_self", int(counts[SELF_OK]), int(counts[SELF_TOTAL]),
+                     thresholds.self_depth_consistency),
+        _ratio_check("depth_consistency_inter", int(counts[INTER_OK]), int(counts[INTER_TOTAL]),
+                     thresholds.inter_depth_consistency, "warning"),
     ]
 
 
 def _oriented_boundary(labels: LabelArrays):
-    """Boundary pixels with a defined orientation: rows, cols, occluder->occluded unit vectors (col, row)."""
-    theta = decode_ori16(labels.ori16)
-    ys, xs = np.nonzero(labels.ob & np.isfinite(theta))
-    angles = theta[ys, xs]
+    """Boundary pixels with a defined orientation (an even sample of at most MAX_SAMPLES): rows, cols, and the
+    occluder->occluded unit vectors (col, row)."""
+    ys, xs = np.nonzero(labels.ob & (labels.ori16 != ORI16_NONE))
+    keep = _even_sample(ys.size)
+    ys, xs = ys[keep], xs[keep]
+    angles = decode_ori16(labels.ori16[ys, xs])
     return ys, xs, -np.sin(angles), np.cos(angles)
 
 
@@ -218,13 +275,17 @@ def check_side_depth(labels: LabelArrays, distance, valid, thresholds: Threshold
                         thresholds.side_depth_agreement, "warning")
 
 
+def check_neutral_orientation(counts: np.ndarray) -> CheckResult:
+    """Pixels off the boundary hold the neutral orientation codes (127, and 0 in 16 bits)."""
+    wrong = int(counts[NEUTRAL_OFF_BOUNDARY])
+    return CheckResult("orientation_neutral_off_boundary", wrong == 0, "error", float(wrong), "== 0")
+
+
 def check_orientation(labels: LabelArrays, distance, valid, params: LabelParams,
                       thresholds: Thresholds) -> list[CheckResult]:
     """Orientation vs the near->far direction of depth in a 5x5 window (each neighbour votes by the sign of its
-    step beyond tau, which clamps the vote at the discontinuity); non-boundary pixels hold the neutral codes."""
-    neutral = np.count_nonzero(labels.ori8[~labels.ob] != ORI8_NEUTRAL) + np.count_nonzero(
-        labels.ori16[~labels.ob] != ORI16_NONE)
-    results = [CheckResult("orientation_neutral_off_boundary", neutral == 0, "error", float(neutral), "== 0")]
+    step beyond tau, which clamps the vote at the discontinuity)."""
+    results = []
     ys, xs, vx, vy = _oriented_boundary(labels)
     if ys.size == 0:
         return results + [_skip("orientation_agreement", "no oriented boundary pixel", "warning")]
@@ -253,39 +314,48 @@ def check_orientation(labels: LabelArrays, distance, valid, params: LabelParams,
 
 @dataclass(frozen=True, eq=False)
 class _PlaneGeometry:
-    """Rays, raw rays and sanitised normals of a frame, to intersect mid-pair rays with tangent planes."""
+    """Tangent planes of the pixels that a recall check looks at: computed at those pixels only."""
 
-    distance: np.ndarray
-    rays: np.ndarray
-    raw: np.ndarray
-    normals: np.ndarray
-    normal_ok: np.ndarray
+    geometry: ValidationGeometry
+    params: LabelParams
 
-    @classmethod
-    def build(cls, geometry: ValidationGeometry, params: LabelParams) -> _PlaneGeometry:
+    def mid_step(self, p, q, length: np.ndarray) -> np.ndarray:
+        """dm = (lambda(r_m; X_q, n_q) - lambda(r_m; X_p, n_p)) / L for index arrays p, q; NaN where undefined."""
+        geometry, params = self.geometry, self.params
         height, width = geometry.distance_m.shape
         M = np.asarray(geometry.M_cam_from_uv, np.float64)
-        u, v = pixel_centre_uv(height, width)
+        ys, xs = np.concatenate([p[0], q[0]]), np.concatenate([p[1], q[1]])
+        u, v = (2.0 * xs + 1.0) / width - 1.0, 1.0 - (2.0 * ys + 1.0) / height
         raw = rays_from_uv(M, u, v, normalize=False)
         rays = raw / np.linalg.norm(raw, axis=-1, keepdims=True)
-        distance = np.where(geometry.valid_mask, geometry.distance_m, 0.0).astype(np.float64)
-        normals = sanitize_normals(geometry.normal_cam, rays, points_cam_from_distance(distance, rays),
-                                   geometry.valid_mask, source=params.normal_source)
-        return cls(distance, rays, raw, normals.normals_cam.astype(np.float64), normals.defined)
-
-    def mid_step(self, p, q, length: float, cos_min: float) -> np.ndarray:
-        """dm = (lambda(r_m; X_q, n_q) - lambda(r_m; X_p, n_p)) / L for index arrays p, q; NaN where undefined."""
-        mid = self.raw[p] + self.raw[q]
+        normals, defined = self._normals(ys, xs, rays)
+        distance = geometry.distance_m[ys, xs].astype(np.float64)
+        n = len(p[0])
+        mid = raw[:n] + raw[n:]
         mid /= np.linalg.norm(mid, axis=-1, keepdims=True)
 
         def plane(side):
-            n = self.normals[side]
-            denominator = np.einsum("nc,nc->n", n, mid)
-            ok = self.normal_ok[side] & (np.abs(denominator) >= cos_min)
-            lam = self.distance[side] * np.einsum("nc,nc->n", n, self.rays[side]) / np.where(ok, denominator, 1.0)
+            denominator = np.einsum("nc,nc->n", normals[side], mid)
+            ok = defined[side] & (np.abs(denominator) >= params.cos_graze_min)
+            lam = distance[side] * np.einsum("nc,nc->n", normals[side], rays[side]) / np.where(ok, denominator, 1.0)
             return np.where(ok, lam, np.nan)
 
-        return (plane(q) - plane(p)) / length
+        return (plane(slice(n, None)) - plane(slice(0, n))) / length
+
+    def _normals(self, ys, xs, rays):
+        """Sanitised normals at the pixels (ys, xs), as the generator makes them (depth normals where needed)."""
+        geometry = self.geometry
+        height, width = geometry.distance_m.shape
+        wanted = np.zeros((height, width), bool)
+        wanted[ys, xs] = True
+        full_rays = geometry.rays_unit
+        if full_rays is None:
+            full_rays = camera_rays(np.asarray(geometry.M_cam_from_uv, np.float64), height, width)
+        distance = np.where(geometry.valid_mask, geometry.distance_m, 0.0).astype(np.float64)
+        sanitized = sanitize_normals(geometry.normal_cam, full_rays, points_cam_from_distance(distance, full_rays),
+                                     geometry.valid_mask, source=self.params.normal_source,
+                                     max_disagreement_deg=self.params.normal_max_disagreement_deg, where=wanted)
+        return sanitized.normals_cam[ys, xs].astype(np.float64), sanitized.defined[ys, xs]
 
 
 def check_recall(labels: LabelArrays, geometry: ValidationGeometry, params: LabelParams,
@@ -300,10 +370,9 @@ def check_recall(labels: LabelArrays, geometry: ValidationGeometry, params: Labe
     has_ids = all(a is not None for a in (geometry.semantic, geometry.semantic_instance, geometry.render_entity_id))
     kind, ident = object_keys(valid, geometry.semantic, geometry.semantic_instance, geometry.render_entity_id,
                               stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
-    planes = _PlaneGeometry.build(geometry, params)
-    distance = planes.distance
+    distance = np.where(valid, geometry.distance_m, 0.0).astype(np.float64)
     height, width = valid.shape
-    strong, contour, ties = [0, 0], [0, 0], 0
+    pairs = []  # (p rows, p cols, q rows, q cols, length, big, inter, related) per inclination
     for k, (dy, dx) in enumerate(INCLINATION_OFFSETS):
         p_slice, q_slice = _pair_slices(int(dy), int(dx), height, width)
         dp, dq = distance[p_slice], distance[q_slice]
@@ -311,24 +380,23 @@ def check_recall(labels: LabelArrays, geometry: ValidationGeometry, params: Labe
         big = both & (np.abs(dq - dp) > np.maximum(0.10, 0.05 * np.minimum(dp, dq)))
         inter = both & ((kind[p_slice] != kind[q_slice]) | (ident[p_slice] != ident[q_slice]))
         rows, cols = np.nonzero(big | inter)
-        if rows.size == 0:
-            continue
-        p = (rows + p_slice[0].start, cols + p_slice[1].start)
-        q = (rows + q_slice[0].start, cols + q_slice[1].start)
-        length = params.diag_len if k >= 2 else 1.0
-        dm = planes.mid_step(p, q, length, params.cos_graze_min)
-        related = labels.order[p + (INCLINATION_CHANNEL[k] + 1,)] != 0
-        near = np.minimum(distance[p], distance[q])
-        unexplained = big[rows, cols] & np.isfinite(dm) & (np.abs(dm) > np.maximum(params.tau_abs_m,
-                                                                                     params.tau_rel * near))
-        strong[0] += int(np.count_nonzero(unexplained & related))
-        strong[1] += int(np.count_nonzero(unexplained))
-        step = np.where(np.isfinite(dm), dm, (distance[q] - distance[p]) / length)
-        pair_inter = inter[rows, cols]
-        decided = pair_inter & (np.abs(step) >= params.tie_eps_rel * near)
-        ties += int(np.count_nonzero(pair_inter & ~decided))
-        contour[0] += int(np.count_nonzero(decided & related))
-        contour[1] += int(np.count_nonzero(decided))
+        py, px = rows + p_slice[0].start, cols + p_slice[1].start
+        qy, qx = rows + q_slice[0].start, cols + q_slice[1].start
+        related = labels.order[py, px, INCLINATION_CHANNEL[k] + 1] != 0
+        length = np.full(rows.size, params.diag_len if k >= 2 else 1.0)
+        pairs.append((py, px, qy, qx, length, big[rows, cols], inter[rows, cols], related))
+    py, px, qy, qx, length, big, inter, related = (np.concatenate(parts) for parts in zip(*pairs, strict=True))
+    keep = _even_sample(py.size)
+    py, px, qy, qx, length, big, inter, related = (a[keep] for a in (py, px, qy, qx, length, big, inter, related))
+    dm = _PlaneGeometry(geometry, params).mid_step((py, px), (qy, qx), length) if py.size else np.zeros(0)
+    dp, dq = distance[py, px], distance[qy, qx]
+    near = np.minimum(dp, dq)
+    unexplained = big & np.isfinite(dm) & (np.abs(dm) > np.maximum(params.tau_abs_m, params.tau_rel * near))
+    strong = [int(np.count_nonzero(unexplained & related)), int(np.count_nonzero(unexplained))]
+    step = np.where(np.isfinite(dm), dm, (dq - dp) / length)
+    decided = inter & (np.abs(step) >= params.tie_eps_rel * near)
+    ties = int(np.count_nonzero(inter & ~decided))
+    contour = [int(np.count_nonzero(decided & related)), int(np.count_nonzero(decided))]
     results = [_ratio_check("strong_discontinuity_recall", *strong, thresholds.strong_discontinuity_recall,
                             "warning")]
     if not has_ids or not params.instance_rule:
@@ -395,15 +463,17 @@ def validate_labels(
 ) -> FrameReport:
     """Every check of spec §6.8 on one frame (determinism is checked by regenerating; see the generation stage)."""
     thresholds = Thresholds() if thresholds is None else thresholds
-    schema = check_schema(labels, geometry.distance_m.shape)
-    if not schema.passed:
-        return FrameReport(frame, (schema, check_provenance(labels, expected_hashes)))
     valid = geometry.valid_mask
     distance = np.where(valid, geometry.distance_m, np.nan).astype(np.float64)
+    counts = structure_counts(labels, valid, distance, params) if labels.ob.shape == valid.shape else None
+    schema = check_schema(labels, geometry.distance_m.shape, counts)
+    if not schema.passed:
+        return FrameReport(frame, (schema, check_provenance(labels, expected_hashes)))
     steps: Sequence[Callable[[], CheckResult | list[CheckResult]]] = (
-        lambda: check_invalid_pixels(labels, valid, params),
-        lambda: check_antisymmetry(labels, valid, "warning" if params.p2orm_compat else "error"),
-        lambda: check_depth_consistency(labels, distance, params, thresholds),
+        lambda: check_invalid_pixels(counts, params),
+        lambda: check_antisymmetry(counts, "warning" if params.p2orm_compat else "error"),
+        lambda: check_depth_consistency(counts, thresholds),
+        lambda: check_neutral_orientation(counts),
         lambda: check_side_depth(labels, distance, valid, thresholds),
         lambda: check_orientation(labels, distance, valid, params, thresholds),
         lambda: check_recall(labels, geometry, params, thresholds),

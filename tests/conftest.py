@@ -31,3 +31,28 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip(f"real-data fixtures not found at {SHARED_FIXTURES} (they live beside the repository)")
     return SHARED_FIXTURES
+
+
+SYNTHETIC_SCENES = ("ai_900_001", "ai_900_002")  # standard camera, real tilt-shift camera
+SYNTHETIC_SHAPE_HW = (96, 128)
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory) -> Path:
+    """A small synthetic Hypersim root, generated once per session (about 2 s) and shared by all tests.
+
+    `obtoolkit.synth.make_synthetic_dataset(root, scenes=2, frames=2, seed=0, height=96, width=128)`: scenes
+    ai_900_001 (standard camera) and ai_900_002 (real tilt-shift camera), each with trajectories cam_00 and cam_01 of
+    frames 0 and 1, every Hypersim file kind, `_detail/` metadata and meshes, the camera and split CSVs, and reference
+    boundaries under `<scene>/_synth_reference/`. Treat it as read-only. Skips when open3d cannot be imported.
+    """
+    from obtoolkit._open3d import open3d_available
+
+    if not open3d_available():
+        pytest.skip("open3d is not installed (the raycast extra): synthetic scenes cannot be generated")
+    from obtoolkit.synth.generate import make_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("synthetic_hypersim")
+    make_synthetic_dataset(root, scenes=2, frames=2, seed=0, height=SYNTHETIC_SHAPE_HW[0],
+                           width=SYNTHETIC_SHAPE_HW[1])
+    return root

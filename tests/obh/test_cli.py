@@ -1,16 +1,48 @@
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from obh.cli import main
+from obtoolkit._open3d import open3d_available
+
+needs_open3d = pytest.mark.skipif(not open3d_available(), reason="open3d (the raycast extra) is not installed")
 
 
 def test_help_lists_commands():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0, result.output
-    assert "demo" in result.output
+    assert "demo" in result.output and "synth" in result.output
 
 
 def test_version():
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and "obh" in result.output
+
+
+@needs_open3d
+def test_synth_writes_a_hypersim_root(tmp_path):
+    from obtoolkit.hypersim import iter_frames, read_camera_parameters
+    from obtoolkit.synth.reference import read_reference
+
+    result = CliRunner().invoke(main, ["synth", str(tmp_path), "--scenes", "1", "--frames", "2", "--cameras", "1",
+                                       "--width", "32", "--height", "24", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert "ai_900_001" in result.output
+    frames = list(iter_frames(tmp_path))
+    assert [str(f) for f in frames] == ["ai_900_001/cam_00/frame.0000", "ai_900_001/cam_00/frame.0001"]
+    assert read_camera_parameters(tmp_path / "metadata_camera_parameters.csv").camera("ai_900_001").width == 32
+    assert read_reference(tmp_path, frames[1]).shape_hw == (24, 32)
+
+
+def test_synth_rejects_bad_sizes(tmp_path):
+    result = CliRunner().invoke(main, ["synth", str(tmp_path), "--frames", "0"])
+    assert result.exit_code != 0 and "frames" in result.output
+
+
+@needs_open3d
+def test_demo_writes_a_contact_sheet(tmp_path):
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "contact_sheet.png").is_file() and "contact_sheet.png" in result.output
+    assert (tmp_path / "hypersim" / "ai_900_001").is_dir()

@@ -1,0 +1,135 @@
+"""Pictures: colour maps for depth, normals and id maps, boundary overlays, and captioned contact sheets.
+
+Every function is pure: arrays in, uint8 RGB (H, W, 3) out; only `save_png` writes (atomically). Invalid pixels (NaN,
+or outside an explicit `valid_mask`) are drawn in `INVALID_RGB` grey so that they never look like data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from obtoolkit._checks import check_array
+from obtoolkit.fileio import atomic_path
+
+INVALID_RGB = (128, 128, 128)
+# Occlusion-boundary classes (0 none, 1 void, 2 inter-object, 3 self-occlusion) as in obtoolkit.synth.reference.
+BOUNDARY_CLASS_RGB: dict[int, tuple[int, int, int]] = {1: (255, 200, 0), 2: (255, 40, 40), 3: (40, 230, 40)}
+_GOLDEN = 0.6180339887498949
+
+
+def _valid(values: np.ndarray, valid_mask: np.ndarray | None, channel_axis: bool) -> np.ndarray:
+    finite = np.isfinite(values).all(axis=-1) if channel_axis else np.isfinite(values)
+    return finite if valid_mask is None else finite & check_array("valid_mask", valid_mask, shape=finite.shape,
+                                                                  kind="b")
+
+
+def depth_to_rgb(distance_m: np.ndarray, valid_mask: np.ndarray | None = None, *, cmap: str = "viridis",
+                 vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
+    """Colour-map a distance or depth map (H, W) (metres; NaN = invalid) to uint8 (H, W, 3); invalid pixels grey.
+
+    The range defaults to the 1st..99th percentile of the valid values (near = dark with viridis).
+    """
+    import matplotlib
+
+    values = np.asarray(check_array("distance_m", np.asarray(distance_m), shape=(None, None), kind="f"), np.float64)
+    valid = _valid(values, valid_mask, channel_axis=False)
+    rgb = np.empty(values.shape + (3,), np.uint8)
+    rgb[:] = INVALID_RGB
+    if valid.any():
+        lo = np.percentile(values[valid], 1) if vmin is None else vmin
+        hi = np.percentile(values[valid], 99) if vmax is None else vmax
+        scaled = np.clip((values[valid] - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+        rgb[valid] = np.round(matplotlib.colormaps[cmap](scaled)[:, :3] * 255).astype(np.uint8)
+    return rgb
+
+
+def normals_to_rgb(normals_hwc: np.ndarray, valid_mask: np.ndarray | None = None) -> np.ndarray:
+    """Unit normals (H, W, 3) to uint8 RGB as (n + 1) / 2 (Hypersim's preview convention); invalid pixels grey."""
+    normals = np.asarray(check_array("normals_hwc", np.asarray(normals_hwc), shape=(None, None, 3), kind="f"),
+                         np.float64)
+    valid = _valid(normals, valid_mask, channel_axis=True)
+    rgb = np.empty(normals.shape, np.uint8)
+    rgb[:] = INVALID_RGB
+    rgb[valid] = np.round(np.clip((normals[valid] + 1.0) / 2.0, 0.0, 1.0) * 255).astype(np.uint8)
+    return rgb
+
+
+def id_colors(ids: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Distinct, deterministic colours for integer ids: uint8 (..., 3). Consecutive ids get far-apart hues."""
+    import matplotlib.colors
+
+    ids = np.asarray(ids, np.int64)
+    hue = np.mod(ids * _GOLDEN + 0.1 * seed, 1.0)
+    saturation = 0.55 + 0.4 * np.mod(ids * 7, 3) / 2.0
+    value = 0.75 + 0.25 * np.mod(ids * 5, 2)
+    hsv = np.stack([hue, saturation, value], axis=-1)
+    return np.round(matplotlib.colors.hsv_to_rgb(hsv) * 255).astype(np.uint8)
+
+
+def ids_to_rgb(ids: np.ndarray, *, invalid_below: int = 0, seed: int = 0,
+               invalid_rgb: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
+    """An id map (H, W) (render_entity_id, semantic_instance, ...) to uint8 (H, W, 3); ids < `invalid_below` black."""
+    ids = np.asarray(check_array("ids", np.asarray(ids), shape=(None, None), kind="iu"), np.int64)
+    rgb = id_colors(ids, seed=seed)
+    rgb[ids < invalid_below] = invalid_rgb
+    return rgb
+
+
+def boundary_overlay(rgb: np.ndarray, class_map: np.ndarray, *,
+                     colors: Mapping[int, tuple[int, int, int]] = BOUNDARY_CLASS_RGB, dim: float = 0.5) -> np.ndarray:
+    """Paint boundary pixels over a dimmed image: uint8 (H, W, 3).
+
+    Args:
+        rgb: uint8 (H, W, 3) background picture.
+        class_map: integer (H, W); pixels whose value is a key of `colors` are painted in that colour.
+        colors: class -> RGB (default: void yellow, inter-object red, self-occlusion green).
+        dim: brightness factor of the background (1 keeps it).
+    """
+    rgb = check_array("rgb", np.asarray(rgb), shape=(None, None, 3), dtype=np.uint8)
+    class_map = check_array("class_map", np.asarray(class_map), shape=rgb.shape[:2], kind="iub")
+    out = np.round(rgb.astype(np.float64) * dim).astype(np.uint8)
+    for value, color in colors.items():
+        out[class_map == value] = color
+    return out
+
+
+def contact_sheet(tiles: Sequence[tuple[str, np.ndarray]], *, columns: int, caption_px: int = 14,
+                  gap_px: int = 4, background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """Tile captioned pictures row by row: uint8 (rows * (h + caption + gap), columns * (w + gap), 3).
+
+    Args:
+        tiles: (caption, uint8 (h, w, 3) picture) pairs; pictures of another size are resized (nearest) to the
+            first picture's size.
+        columns: pictures per row.
+        caption_px: height of the caption strip above each picture.
+    """
+    if not tiles or columns < 1:
+        raise ValueError("contact_sheet needs at least one tile and columns >= 1")
+    height, width = tiles[0][1].shape[:2]
+    rows = -(-len(tiles) // columns)
+    cell_h, cell_w = caption_px + height + gap_px, width + gap_px
+    sheet = Image.new("RGB", (columns * cell_w, rows * cell_h), background)
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default()
+    for index, (caption, picture) in enumerate(tiles):
+        picture = check_array(f"tile {caption!r}", np.asarray(picture), shape=(None, None, 3), dtype=np.uint8)
+        image = Image.fromarray(picture, "RGB")
+        if image.size != (width, height):
+            image = image.resize((width, height), Image.NEAREST)
+        x, y = (index % columns) * cell_w, (index // columns) * cell_h
+        draw.text((x + 2, y + 1), caption, fill=(0, 0, 0), font=font)
+        sheet.paste(image, (x, y + caption_px))
+    return np.asarray(sheet)
+
+
+def save_png(path: str | Path, rgb: np.ndarray) -> Path:
+    """Write uint8 (H, W, 3) RGB as a PNG, atomically; returns the path."""
+    rgb = check_array("rgb", np.asarray(rgb), shape=(None, None, 3), dtype=np.uint8)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb, "RGB").save(tmp, "PNG")
+    return path

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from obtoolkit import viz
+
+
+def test_depth_to_rgb_shows_invalid_pixels_grey():
+    distance = np.linspace(1.0, 5.0, 12, dtype=np.float32).reshape(3, 4)
+    distance[0, 0] = np.nan
+    valid = np.ones((3, 4), bool)
+    valid[2, 3] = False
+    rgb = viz.depth_to_rgb(distance, valid)
+    assert rgb.dtype == np.uint8 and rgb.shape == (3, 4, 3)
+    assert tuple(rgb[0, 0]) == viz.INVALID_RGB and tuple(rgb[2, 3]) == viz.INVALID_RGB
+    near, far = rgb[0, 1].astype(int), rgb[2, 2].astype(int)
+    assert near.sum() < far.sum()  # viridis: near dark, far bright
+    assert (viz.depth_to_rgb(np.full((2, 2), np.nan)) == viz.INVALID_RGB).all()
+    with pytest.raises(ValueError, match="distance_m"):
+        viz.depth_to_rgb(np.zeros((2, 2, 2)))
+
+
+def test_normals_to_rgb():
+    normals = np.zeros((2, 2, 3), np.float16)
+    normals[..., 2] = 1
+    normals[1, 1] = np.nan
+    rgb = viz.normals_to_rgb(normals)
+    assert tuple(rgb[0, 0]) == (128, 128, 255) and tuple(rgb[1, 1]) == viz.INVALID_RGB
+
+
+def test_ids_get_distinct_deterministic_colours():
+    ids = np.arange(-1, 63).reshape(8, 8)
+    rgb = viz.ids_to_rgb(ids, invalid_below=1)
+    assert tuple(rgb[0, 0]) == (0, 0, 0) and tuple(rgb[0, 1]) == (0, 0, 0)  # -1 and 0
+    colours = {tuple(c) for c in rgb.reshape(-1, 3)[2:]}
+    assert len(colours) == 62
+    np.testing.assert_array_equal(rgb, viz.ids_to_rgb(ids, invalid_below=1))
+    neighbours = viz.id_colors(np.array([5, 6])).astype(int)
+    assert np.abs(neighbours[0] - neighbours[1]).sum() > 60
+
+
+def test_boundary_overlay_paints_classes_over_a_dimmed_picture():
+    rgb = np.full((2, 3, 3), 200, np.uint8)
+    classes = np.array([[0, 1, 2], [3, 0, 9]])
+    out = viz.boundary_overlay(rgb, classes)
+    assert tuple(out[0, 0]) == (100, 100, 100) and tuple(out[1, 2]) == (100, 100, 100)
+    for (r, c), value in {(0, 1): 1, (0, 2): 2, (1, 0): 3}.items():
+        assert tuple(out[r, c]) == viz.BOUNDARY_CLASS_RGB[value]
+    with pytest.raises(ValueError, match="class_map"):
+        viz.boundary_overlay(rgb, classes[:1])
+
+
+def test_contact_sheet_and_png(tmp_path):
+    a = np.zeros((10, 16, 3), np.uint8)
+    b = np.full((5, 8, 3), 255, np.uint8)  # resized to a's size
+    sheet = viz.contact_sheet([("a", a), ("b", b), ("c", a)], columns=2, caption_px=12, gap_px=2)
+    assert sheet.shape == (2 * (12 + 10 + 2), 2 * (16 + 2), 3)
+    assert (sheet[12:22, 18:34] == 255).all()
+    path = viz.save_png(tmp_path / "out" / "sheet.png", sheet)
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), sheet)
+    with pytest.raises(ValueError, match="at least one tile"):
+        viz.contact_sheet([], columns=2)

@@ -16,10 +16,11 @@ import time
 import numpy as np
 
 from obtoolkit.hypersim import FrameId
+from obtoolkit.raycast import MeshCaster, RayCamera
 from obtoolkit.synth.cameras import TILT_SHIFT, camera_matrix
 from obtoolkit.synth.generate import write_frame
 from obtoolkit.synth.reference import compute_reference, object_keys, write_reference
-from obtoolkit.synth.render import MeshCaster, RayCamera, render_frame
+from obtoolkit.synth.render import render_frame
 from obtoolkit.synth.scene import build_scene
 from obtoolkit.synth.writer import HypersimWriter
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from obtoolkit.boundaries import LabelParams
+from obtoolkit.boundaries.mesh_exact import MeshExactParams
 from obtoolkit.config import config_hash, load_config, to_mapping
 from obtoolkit.validation import Thresholds
 
@@ -28,9 +29,13 @@ class BuildConfig:
         camera_csv / split_csv: Hypersim's metadata_camera_parameters.csv / metadata_images_split_scene_v1.csv
             (default: those files at the Hypersim root).
         public_only: skip frames the split CSV marks as not publicly released.
+        mesh_exact: decide self-occlusion on the scene meshes (`_detail/mesh/`; the raycast extra), with `mesh`'s
+            parameters; a scene without meshes then fails with an error naming the missing file.
     """
 
     labels: LabelParams = field(default_factory=LabelParams)
+    mesh_exact: bool = False
+    mesh: MeshExactParams = field(default_factory=MeshExactParams)
     validation: Thresholds = field(default_factory=Thresholds)
     validate: bool = True
     on_validation_error: Literal["fail", "flag"] = "fail"
@@ -44,6 +49,7 @@ class BuildConfig:
         return config_hash({
             "algorithm": LABEL_ALGORITHM_VERSION, "labels": self.labels, "validation": self.validation,
             "validate": self.validate, "on_validation_error": self.on_validation_error,
+            "mesh": self.mesh if self.mesh_exact else None,
         })
 
     def resolved(self, hypersim_root: Path) -> BuildConfig:
@@ -52,7 +58,8 @@ class BuildConfig:
 
         layout = HypersimLayout(hypersim_root)
         return BuildConfig(
-            labels=self.labels, validation=self.validation, validate=self.validate,
+            labels=self.labels, mesh_exact=self.mesh_exact, mesh=self.mesh, validation=self.validation,
+            validate=self.validate,
             on_validation_error=self.on_validation_error, inputs=self.inputs,
             camera_csv=self.camera_csv or layout.camera_parameters_csv,
             split_csv=self.split_csv or (layout.split_csv if layout.split_csv.is_file() else None),

@@ -67,7 +67,7 @@ def validate_frame_files(label_root: Path, frame: FrameId, config: BuildConfig, 
     if record is not None:
         hashes = {c.removesuffix("_hash"): record[c] for c in HASH_COLUMNS if record.get(c) is not None}
     return validate_labels(labels, geometry, config.labels, frame=str(frame), expected_hashes=hashes,
-                           thresholds=config.validation)
+                           thresholds=config.validation, mesh_exact=config.mesh_exact)
 
 
 @dataclass(frozen=True)

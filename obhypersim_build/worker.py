@@ -14,8 +14,21 @@ from pathlib import Path
 from obhypersim_build.config import BuildConfig
 from obhypersim_build.plan import CameraTask, FrameMeta
 from obtoolkit.boundaries import FrameInputs, FrameRays, compute_labels
+from obtoolkit.boundaries.keys import object_keys
+from obtoolkit.boundaries.mesh_exact import MeshSelfRelations, encode_key, face_keys, mesh_self_relations
 from obtoolkit.boundaries.stats import label_stats
-from obtoolkit.hypersim import FrameId, HypersimCamera, HypersimLayout, read_camera_parameters, read_frame_geometry
+from obtoolkit.hypersim import (
+    CameraTrajectory,
+    FrameId,
+    HypersimCamera,
+    HypersimLayout,
+    read_camera_parameters,
+    read_camera_trajectory,
+    read_frame_geometry,
+    read_mesh_annotations,
+    read_mesh_geometry,
+    read_metadata_nodes,
+)
 from obtoolkit.labels_io import (
     LabelArrays,
     link_or_copy_input,
@@ -33,7 +46,8 @@ PARTS_DIR = "manifest.parts"
 
 @dataclass(frozen=True, eq=False)
 class CameraContext:
-    """What every frame of one scene-camera shares: paths, config, camera and its rays."""
+    """What every frame of one scene-camera shares: paths, config, camera and its rays (and, in mesh-exact mode,
+    the scene mesh ready for ray casting with the trajectory's poses)."""
 
     layout: HypersimLayout
     out_root: Path
@@ -41,13 +55,44 @@ class CameraContext:
     params_hash: str
     camera: HypersimCamera
     rays: FrameRays
+    mesh: MeshContext | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class MeshContext:
+    caster: object  # obtoolkit.raycast.MeshCaster (not picklable: built inside the worker)
+    trajectory: CameraTrajectory
 
 
 def camera_context(task: CameraTask, hypersim_root: Path, out_root: Path, config: BuildConfig) -> CameraContext:
-    """Per scene-camera set-up: the camera row (a missing scene is an error naming the CSV) and the exact rays."""
+    """Per scene-camera set-up: the camera row (a missing scene is an error naming the CSV), the exact rays and, in
+    mesh-exact mode, the scene mesh's ray-casting structure (built once per task) and the keyframe poses."""
+    layout = HypersimLayout(hypersim_root)
     camera = read_camera_parameters(config.camera_csv).camera(task.scene)
-    return CameraContext(HypersimLayout(hypersim_root), Path(out_root), config, config.params_hash(), camera,
-                         FrameRays.from_camera(camera.M_cam_from_uv, camera.height, camera.width))
+    mesh = None
+    if config.mesh_exact:
+        from obtoolkit.raycast import MeshCaster
+
+        geometry = read_mesh_geometry(layout, task.scene)
+        keys = face_keys(geometry, read_mesh_annotations(layout, task.scene), read_metadata_nodes(layout, task.scene),
+                         config.labels)
+        mesh = MeshContext(MeshCaster(geometry.vertices_asset, geometry.faces_vi, keys),
+                           read_camera_trajectory(layout, task.scene, task.camera))
+    return CameraContext(layout, Path(out_root), config, config.params_hash(), camera,
+                         FrameRays.from_camera(camera.M_cam_from_uv, camera.height, camera.width), mesh)
+
+
+def _mesh_self_relations(frame: FrameId, inputs: FrameInputs, context: CameraContext) -> MeshSelfRelations:
+    from obtoolkit.raycast import RayCamera
+
+    R, position = context.mesh.trajectory.pose(frame.frame)
+    camera = context.camera
+    params = context.config.labels
+    kind, ident = object_keys(inputs.valid_mask, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
+                              stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
+    return mesh_self_relations(context.mesh.caster, RayCamera(camera.M_cam_from_uv, R, position, *inputs.shape_hw),
+                               camera.meters_per_asset_unit, inputs.distance_m, inputs.valid_mask,
+                               encode_key(kind, ident), context.config.mesh)
 
 
 def process_frame(frame: FrameId, meta: FrameMeta, context: CameraContext) -> FrameRecord:
@@ -74,7 +119,8 @@ def _label_frame(frame: FrameId, context: CameraContext) -> dict:
     geometry = read_frame_geometry(context.layout, frame, shape_hw=camera.shape_hw)
     inputs = FrameInputs(geometry.distance_m, geometry.valid_mask, camera.M_cam_from_uv, geometry.normal_cam,
                          geometry.semantic, geometry.semantic_instance, geometry.render_entity_id)
-    labels = compute_labels(inputs, config.labels, context.rays)
+    self_relations = _mesh_self_relations(frame, inputs, context) if context.mesh is not None else None
+    labels = compute_labels(inputs, config.labels, context.rays, self_relations)
     arrays = LabelArrays.from_labels(labels)
     report = _validate(arrays, inputs, context) if config.validate else None
     paths = write_label_files(context.out_root, frame, arrays)
@@ -97,7 +143,8 @@ def _validate(arrays: LabelArrays, inputs: FrameInputs, context: CameraContext) 
     geometry = ValidationGeometry(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
                                   inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
                                   rays_unit=context.rays.unit)
-    return validate_labels(arrays, geometry, context.config.labels, thresholds=context.config.validation)
+    return validate_labels(arrays, geometry, context.config.labels, thresholds=context.config.validation,
+                           mesh_exact=context.config.mesh_exact)
 
 
 def run_camera_task(task: CameraTask, hypersim_root: Path, out_root: Path, config: BuildConfig) -> list[FrameRecord]:

@@ -13,6 +13,7 @@ from obtoolkit._checks import check_array, check_same_hw
 from obtoolkit.boundaries import kernels, p2orm
 from obtoolkit.boundaries._neighbours import pairs_to_order
 from obtoolkit.boundaries.keys import object_keys
+from obtoolkit.boundaries.mesh_exact import MeshSelfRelations
 from obtoolkit.boundaries.orientation import encode_ori8, encode_ori16, orientation
 from obtoolkit.boundaries.params import LabelParams
 from obtoolkit.geometry import (
@@ -112,7 +113,10 @@ class OcclusionLabels:
 
 
 def compute_labels(
-    inputs: FrameInputs, params: LabelParams | None = None, rays: FrameRays | None = None
+    inputs: FrameInputs,
+    params: LabelParams | None = None,
+    rays: FrameRays | None = None,
+    self_relations: MeshSelfRelations | None = None,
 ) -> OcclusionLabels:
     """Occlusion relations, boundaries, instance contours, classes and orientation of one frame.
 
@@ -121,6 +125,8 @@ def compute_labels(
         params: generator parameters (default: LabelParams()).
         rays: the camera's rays at this resolution (computed from inputs.M_cam_from_uv when None; pass them to
             reuse one computation across a trajectory).
+        self_relations: same-object relations decided on the mesh (mesh-exact mode, `mesh_exact`); they replace
+            the tangent-plane test where decided.
     """
     params = LabelParams() if params is None else params
     height, width = inputs.shape_hw
@@ -135,11 +141,17 @@ def compute_labels(
                                max_disagreement_deg=params.normal_max_disagreement_deg)
     kind, ident = object_keys(valid, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
                               stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
+    if self_relations is None:
+        override, decided = np.zeros((height, width, 4), np.int8), np.zeros((height, width, 4), bool)
+    elif params.p2orm_compat:
+        raise ValueError("the mesh-exact mode and p2orm_compat exclude each other")
+    else:
+        override, decided = self_relations.relation, self_relations.decided
     relation, pair_class, tie = kernels.relations_kernel(
         distance, valid, normals.normals_cam, normals.defined, rays.unit, rays.raw, kind, ident,
         params.tau_abs_m, params.tau_rel, params.diag_len, params.cos_graze_min,
         params.graze_fallback == "zero_order", params.void_policy == "occluder", params.instance_rule,
-        params.tie_eps_rel,
+        params.tie_eps_rel, override, decided,
     )
     if params.p2orm_compat:
         return _compat_labels(inputs, params, normals, relation, pair_class, tie, valid)

@@ -9,15 +9,18 @@ same rules:
   a = lambda(r_p; X_q, n_q) - D_p,  b = D_q - lambda(r_q; X_p, n_p),  tau = max(tau_abs, tau_rel * min(D_p, D_q));
   geometric g = +1 if d0 > tau and dm > tau and a > 0 and b > 0, -1 if all mirrored, else 0; when a lambda is undefined,
   g = 0 ('strict') or sign(d0) if |d0| > 4 tau ('zero_order');
-  same key (or no instance rule): omega = g, class SELF; different keys: s = dm where defined, else d0;
-  omega = sign(s) with class INTER unless |s| < eps_tie (a tie); exactly one side valid: VOID (valid side occludes)
-  when the void policy is 'occluder'.
+  same key (or no instance rule): omega = g, class SELF; different keys: a tie when every defined separation of the
+  two tangent planes (dm along the mid ray, a along p's ray, b along q's ray; d0 when none is defined) is below
+  eps_tie, else omega = sign(d0) (the nearer pixel occludes), class INTER; exactly one side valid: VOID (valid side
+  occludes) when the void policy is 'occluder'.
 
-Deviation from spec §6.2 item 3, on purpose: the spec falls back to d0 also when dm is defined but below eps_tie. d0
-compares the lengths of two different rays, so on one flat surface it changes by about D * sin(angle) / f per pixel
-(about 2 mm at 3 m for Hypersim's 887 px focal length): as large as a poster's gap, so it would order coplanar
-neighbours by viewing angle rather than by depth. dm compares both planes along the same (mid) ray, so a small dm is a
-tie and d0 is used only when dm is undefined (grazing or missing normals).
+Deviation from spec §6.2 item 3, on purpose (measured against mesh reference boundaries, docs/labels.md): the spec
+orders by dm and decides ties on dm, falling back to d0 when dm is small. d0 compares the lengths of two different
+rays, so on one flat surface it changes by about D * sin(angle) / f per pixel (about 2 mm at 3 m for Hypersim's
+887 px focal length, four times more at a quarter of the resolution), as much as a poster's gap: it must not decide
+ties. dm alone misses separated objects whose tangent plane misleads at the silhouette (a sofa's top face next to the
+wall behind it: dm small, a large), and its sign is wrong there for about 1 % of inter-object pairs, where the nearer
+pixel is right.
 """
 
 from __future__ import annotations
@@ -45,8 +48,33 @@ def _plane_distance(r0, r1, r2, n0, n1, n2, n_dot_x0, cos_min):
 
 
 @numba.njit(cache=True, nogil=True)
+def _inter_order(dm, a, b, d0, eps, dp, dq):
+    """(omega, class, tie) of an inter-object pair.
+
+    Whether the two objects are separated at all is measured on their tangent planes, along three rays: the mid ray
+    (dm), p's ray (a) and q's ray (b); the pair is a tie when every defined one is below eps (or, with none defined,
+    when d0 is). A separated pair is ordered by which pixel is nearer (d0: IOBE's definition of the occluder between
+    objects), which the tangent-plane extrapolations get wrong at silhouettes; d0's viewing-angle error only matters
+    within the tie band, which d0 does not decide.
+    """
+    defined = False
+    separated = 0.0
+    for s in (dm, a, b):
+        if not np.isnan(s):
+            defined = True
+            if separated == 0.0 and abs(s) >= eps:
+                separated = s
+    if not defined and abs(d0) >= eps:
+        separated = d0
+    if separated == 0.0:
+        return 0, CLASS_NONE, (1 if dp < dq else (-1 if dq < dp else 0))
+    order = d0 if d0 != 0.0 else separated
+    return (1 if order > 0 else -1), CLASS_INTER, 0
+
+
+@numba.njit(cache=True, nogil=True)
 def _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x, yq, xq, length, tau_abs, tau_rel,
-          cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel):
+          cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel, self_override, self_decided, k):
     """(omega, class, tie) of the pair (p = (y, x), q = (yq, xq)); tie is +-1 for an inter-object tie, else 0."""
     vp, vq = valid[y, x], valid[yq, xq]
     if not vp or not vq:
@@ -58,6 +86,9 @@ def _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x
     tau = max(tau_abs, tau_rel * nearest)
     d0 = (dq - dp) / length
     inter = instance_rule and (kind[y, x] != kind[yq, xq] or ident[y, x] != ident[yq, xq])
+    if not inter and self_decided[y, x, k]:
+        omega = self_override[y, x, k]
+        return omega, (CLASS_SELF if omega != 0 else CLASS_NONE), 0
     if not inter and abs(d0) <= tau:
         return 0, CLASS_NONE, 0
     # mid ray: the map uv -> ray is linear, so the ray of the uv midpoint is the sum of the raw rays
@@ -78,18 +109,14 @@ def _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x
         lam_mq = _plane_distance(m0, m1, m2, n0, n1, n2, nx, cos_min)
         lam_pq = _plane_distance(rays[y, x, 0], rays[y, x, 1], rays[y, x, 2], n0, n1, n2, nx, cos_min)
     dm = (lam_mq - lam_mp) / length
+    a = lam_pq - dp
+    b = dq - lam_qp
     if inter:
-        eps = tie_eps_rel * nearest
-        s = d0 if np.isnan(dm) else dm
-        if abs(s) < eps or s == 0.0:
-            return 0, CLASS_NONE, (1 if dp < dq else (-1 if dq < dp else 0))
-        return (1 if s > 0 else -1), CLASS_INTER, 0
+        return _inter_order(dm, a, b, d0, tie_eps_rel * nearest, dp, dq)
     if np.isnan(lam_mp) or np.isnan(lam_mq) or np.isnan(lam_pq) or np.isnan(lam_qp):
         if zero_order and abs(d0) > 4.0 * tau:
             return (1 if d0 > 0 else -1), CLASS_SELF, 0
         return 0, CLASS_NONE, 0
-    a = lam_pq - dp
-    b = dq - lam_qp
     if d0 > tau and dm > tau and a > 0 and b > 0:
         return 1, CLASS_SELF, 0
     if d0 < -tau and dm < -tau and a < 0 and b < 0:
@@ -99,12 +126,14 @@ def _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x
 
 @numba.njit(cache=True, nogil=True)
 def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, tau_abs, tau_rel, diag_len,
-                     cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel):
+                     cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel, self_override, self_decided):
     """Relations of every adjacent pair.
 
     Args (all C-contiguous): distance float64 (H, W) metres (any value where invalid); valid bool (H, W);
         normals float64 (H, W, 3) unit, facing the camera; normal_ok bool (H, W); rays float64 (H, W, 3) unit;
-        rays_raw float64 (H, W, 3) = M_cam_from_uv @ (u, v, 1); kind uint8 / ident int32 (H, W) object keys.
+        rays_raw float64 (H, W, 3) = M_cam_from_uv @ (u, v, 1); kind uint8 / ident int32 (H, W) object keys;
+        self_override int8 (H, W, 4) and self_decided bool (H, W, 4): same-object relations decided elsewhere (the
+        mesh-exact mode), used instead of the geometric test where decided.
 
     Returns:
         relation int8 (H, W, 4), pair_class uint8 (H, W, 4), tie int8 (H, W, 4), for the inclinations E, S, SE, NE
@@ -122,7 +151,7 @@ def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, 
                 if yq < 0 or yq >= height or xq >= width:
                     continue
                 length = diag_len if k >= 2 else 1.0
-                if vp and valid[yq, xq] and kp == kind[yq, xq] and ip == ident[yq, xq]:
+                if vp and valid[yq, xq] and kp == kind[yq, xq] and ip == ident[yq, xq] and not self_decided[y, x, k]:
                     # the common case, decided without normals: same object and a depth step below tau
                     dq = distance[yq, xq]
                     if abs(dq - dp) <= max(tau_abs, tau_rel * min(dp, dq)) * length:
@@ -131,7 +160,7 @@ def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, 
                     continue
                 omega, cls, t = _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x, yq, xq,
                                       length, tau_abs, tau_rel, cos_min, zero_order, void_occluder, instance_rule,
-                                      tie_eps_rel)
+                                      tie_eps_rel, self_override, self_decided, k)
                 relation[y, x, k] = omega
                 pair_class[y, x, k] = cls
                 tie[y, x, k] = t

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from obtoolkit.hypersim.layout import FrameId
+from obtoolkit.raycast import MeshCaster, RayCamera
 from obtoolkit.synth.cameras import CAMERA_MODELS, camera_csv_row, camera_matrix
 from obtoolkit.synth.reference import (
     DEFAULT_PARAMS,
@@ -21,7 +22,7 @@ from obtoolkit.synth.reference import (
     object_keys,
     write_reference,
 )
-from obtoolkit.synth.render import MeshCaster, RayCamera, RenderedFrame, render_frame
+from obtoolkit.synth.render import RenderedFrame, render_frame
 from obtoolkit.synth.scene import SceneMesh, SyntheticScene, build_scene
 from obtoolkit.synth.writer import HypersimWriter
 

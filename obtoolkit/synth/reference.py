@@ -10,7 +10,14 @@ instance sii >= 1, ('stuff',) if its NYU40 class is wall / floor / ceiling (1, 2
 * exactly one hits: class VOID (1); the pixel that hits occludes.
 * keys differ: class INTER_OBJECT (2); the nearer pixel occludes (IOBE: different objects, nearer = occluder). Touching
   and coplanar objects (a poster on a wall, a cube on a seat) stay inter-object pairs; `gap_m` = D_q - D_p lets an
-  evaluation treat near-ties separately. An exact distance tie keeps class 2 with relation 0.
+  evaluation treat near-ties separately. An exact distance tie keeps class 2 with relation 0. `contact` marks the
+  inter-object pairs whose two surfaces meet between the pixel centres (the continuity test below, run on the
+  union of the two keys' surfaces): junctions such as a chest standing on the floor, where no surface hides another
+  and "nearer" is a convention rather than an occlusion. `separation_m` is, for inter-object pairs, the exact local
+  separation of the two objects' surfaces (each object's first hit, seeing through the others): along the ray through
+  the pair's uv midpoint when it meets both objects, else from p's hit to q's object along p's ray, else from q's
+  object to q's hit along q's ray; NaN when no ray meets both. A flush poster is a few millimetres from its wall: a
+  tie that depth-order rules may skip.
 * same key: no relation if the key's visible surface is continuous along the image segment between the two pixel
   centres; otherwise class SELF_OCCLUSION (3), the nearer pixel occludes. Continuity is decided on the mesh:
   - shortcut: f_p == f_q, or f_p and f_q share a welded vertex -> continuous;
@@ -28,7 +35,8 @@ instance sii >= 1, ('stuff',) if its NYU40 class is wall / floor / ceiling (1, 2
 Relations are stored once per unordered pair (+1: p occludes q, -1: q occludes p), so every derived 8-neighbour map is
 exactly antisymmetric. Files: `<scene>/_synth_reference/<cam>/frame.IIII.occlusion.npz` (Hypersim's reader ignores the
 folder) with relation int8 (H, W, 4) [E, S, SE, NE], relation_class uint8 (H, W, 4), gap_m float32 (H, W, 4) (NaN where
-a side misses or leaves the image), face_id int32 (H, W) (-1 = miss) and object_id int32 (H, W) (-1 = miss).
+a side misses or leaves the image), contact bool (H, W, 4), separation_m float32 (H, W, 4), face_id int32 (H, W)
+(-1 = miss) and object_id int32 (H, W) (-1 = miss).
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.fileio import atomic_path
 from obtoolkit.geometry import pixel_centre_uv
 from obtoolkit.hypersim.layout import FrameId
-from obtoolkit.synth.render import Hits, MeshCaster, RayCamera
+from obtoolkit.raycast import Hits, MeshCaster, RayCamera
 
 OFFSETS = ((0, 1), (1, 0), (1, 1), (-1, 1))  # (row, col) of q - p for E, S, SE, NE
 DIRECTIONS = ("E", "S", "SE", "NE")
@@ -54,8 +62,8 @@ STUFF_CLASSES = (1, 2, 22)
 REFERENCE_DIR = "_synth_reference"
 # P2ORM's 8-neighbour channels 1..8 (NW, N, NE, W, E, SW, S, SE) as (row, col) offsets.
 NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
-_ARRAYS = {"relation": ("int8", 3), "relation_class": ("uint8", 3), "gap_m": ("float32", 3), "face_id": ("int32", 2),
-           "object_id": ("int32", 2)}
+_ARRAYS = {"relation": ("int8", 3), "relation_class": ("uint8", 3), "gap_m": ("float32", 3), "contact": ("bool", 3),
+           "separation_m": ("float32", 3), "face_id": ("int32", 2), "object_id": ("int32", 2)}
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,8 @@ class ReferenceBoundaries:
     relation: np.ndarray
     relation_class: np.ndarray
     gap_m: np.ndarray
+    contact: np.ndarray
+    separation_m: np.ndarray
     face_id: np.ndarray
     object_id: np.ndarray
 
@@ -111,9 +121,18 @@ class ReferenceBoundaries:
         """uint8 (H, W, 8): the class of the pair with each neighbour (same order as order_map's channels 1-8)."""
         return self._eight(self.relation_class, negate=False)
 
-    def occluder_mask(self, classes: Collection[int] = (VOID, INTER_OBJECT, SELF_OCCLUSION)) -> np.ndarray:
-        """bool (H, W): pixels that occlude at least one neighbour through a pair of one of `classes`."""
-        return ((self.order_map()[..., 1:] == 1) & np.isin(self.class_map8(), list(classes))).any(axis=-1)
+    def occluder_mask(self, classes: Collection[int] = (VOID, INTER_OBJECT, SELF_OCCLUSION),
+                      contacts: bool = True) -> np.ndarray:
+        """bool (H, W): pixels that occlude at least one neighbour through a pair of one of `classes`; without the
+        inter-object contact pairs when `contacts` is False."""
+        selected = (self.order_map()[..., 1:] == 1) & np.isin(self.class_map8(), list(classes))
+        if not contacts:
+            selected &= ~self._eight(self.contact, negate=False)
+        return selected.any(axis=-1)
+
+    def contact_occluder_mask(self) -> np.ndarray:
+        """bool (H, W): the nearer pixels of inter-object contact pairs (where "nearer" is a convention)."""
+        return ((self.order_map()[..., 1:] == 1) & self._eight(self.contact, negate=False)).any(axis=-1)
 
     def occluder_class(self) -> np.ndarray:
         """uint8 (H, W): class of each pixel's occluding relations, inter-object > self-occlusion > void; 0 if none."""
@@ -153,7 +172,7 @@ def compute_reference(caster: MeshCaster, camera: RayCamera, faces_oi: np.ndarra
     relation = np.zeros((height, width, 4), np.int8)
     relation_class = np.zeros((height, width, 4), np.uint8)
     gap_m = np.full((height, width, 4), np.nan, np.float32)
-    candidates = []
+    candidates, inter_pairs = [], []
     for k, (dr, dc) in enumerate(OFFSETS):
         rp, rq, cp, cq = _pair_slices(dr, dc, height, width)
         fp, fq = face[rp, cp], face[rq, cq]
@@ -169,28 +188,65 @@ def compute_reference(caster: MeshCaster, camera: RayCamera, faces_oi: np.ndarra
         untouched = ~caster.faces_touch(fp[rows, cols], fq[rows, cols])
         rows, cols = rows[untouched] + rp.start, cols[untouched]
         candidates.append((k, rows, cols, rows + dr, cols + dc))
+        rows, cols = np.nonzero(inter)
+        inter_pairs.append((k, rows + rp.start, cols, rows + rp.start + dr, cols + dc))
     broken = _surface_gaps(caster, camera, uv, face, points, candidates, meters_per_asset_unit, params)
     for (k, rows, cols, rows_q, cols_q), cut in zip(candidates, broken, strict=True):
         rows, cols, rows_q, cols_q = rows[cut], cols[cut], rows_q[cut], cols_q[cut]
         relation[rows, cols, k] = np.sign(distance_m[rows_q, cols_q] - distance_m[rows, cols]).astype(np.int8)
         relation_class[rows, cols, k] = SELF_OCCLUSION
+    separated = _surface_gaps(caster, camera, uv, face, points, inter_pairs, meters_per_asset_unit, params,
+                              both_keys=True)
+    contact = np.zeros((height, width, 4), bool)
+    separation_m = np.full((height, width, 4), np.nan, np.float32)
+    for (k, rows, cols, rows_q, cols_q), apart in zip(inter_pairs, separated, strict=True):
+        contact[rows[~apart], cols[~apart], k] = True
+        separation_m[rows, cols, k] = _separation(caster, camera, uv, face, distance_m, (rows, cols),
+                                                  (rows_q, cols_q), meters_per_asset_unit)
     object_id = np.where(hits.hit, np.asarray(faces_oi)[np.maximum(face, 0)], -1).astype(np.int32)
-    return ReferenceBoundaries(relation, relation_class, gap_m, face.astype(np.int32), object_id)
+    return ReferenceBoundaries(relation, relation_class, gap_m, contact, separation_m, face.astype(np.int32),
+                               object_id)
 
 
-def _surface_gaps(caster, camera, uv, face, points, candidates, meters_per_asset_unit, params) -> list[np.ndarray]:
-    """For each direction's same-key candidate pairs, bool (N_k,): the key's surface is not continuous p -> q."""
+def _separation(caster, camera, uv, face, distance_m, p, q, meters_per_asset_unit) -> np.ndarray:
+    """Local separation (metres) from p's object surface to q's, per pair; see the module docstring."""
+    key_p, key_q = caster.face_key[face[p]], caster.face_key[face[q]]
+
+    def along(uv_points, key):
+        rays = camera.rays_at_uv(uv_points[:, 0], uv_points[:, 1])
+        return caster.cast_on_keys(rays, key).t_asset.astype(np.float64) * meters_per_asset_unit
+
+    mid = 0.5 * (uv[p] + uv[q])
+    with np.errstate(invalid="ignore"):  # inf - inf where both miss
+        candidates = (along(mid, key_q) - along(mid, key_p),  # along the mid ray
+                      along(uv[p], key_q) - distance_m[p],  # from p's hit to q's object along p's ray
+                      distance_m[q] - along(uv[q], key_p))  # from p's object to q's hit along q's ray
+    separation = np.full(len(key_p), np.nan)
+    for candidate in reversed(candidates):  # the first finite candidate wins
+        separation = np.where(np.isfinite(candidate), candidate, separation)
+    return separation.astype(np.float32)
+
+
+def _surface_gaps(caster, camera, uv, face, points, candidates, meters_per_asset_unit, params,
+                  both_keys: bool = False) -> list[np.ndarray]:
+    """For each direction's candidate pairs, bool (N_k,): the surface is not continuous p -> q.
+
+    The surface is the key of p (same-key pairs), or with `both_keys` the union of the keys of p and q (the
+    inter-object contact test).
+    """
     sizes = [len(c[1]) for c in candidates]
     rows_p, cols_p = (np.concatenate([c[i] for c in candidates]) for i in (1, 2))
     rows_q, cols_q = (np.concatenate([c[i] for c in candidates]) for i in (3, 4))
     uv_p, uv_q = uv[rows_p, cols_p], uv[rows_q, cols_q]
     key = caster.face_key[face[rows_p, cols_p]]
+    other = caster.face_key[face[rows_q, cols_q]] if both_keys else None
     n, steps = len(key), params.sweep_samples
     # Samples along each segment: s = 0 and 1 are the pixels themselves, the interior ones are cast now.
     s = np.arange(steps + 1) / steps
     inner = uv_p[:, None] + s[None, 1:-1, None] * (uv_q - uv_p)[:, None]
     inner_rays = camera.rays_at_uv(inner[..., 0], inner[..., 1]).reshape(-1, 6)
-    inner_hits = caster.cast_on_keys(inner_rays, np.repeat(key, steps - 1))
+    inner_hits = caster.cast_on_keys(inner_rays, np.repeat(key, steps - 1),
+                                     None if other is None else np.repeat(other, steps - 1))
     sample_face = np.concatenate([face[rows_p, cols_p][:, None], inner_hits.face.reshape(n, steps - 1),
                                   face[rows_q, cols_q][:, None]], axis=1)
     sample_point = np.concatenate([points[rows_p, cols_p][:, None],
@@ -216,7 +272,7 @@ def _surface_gaps(caster, camera, uv, face, points, candidates, meters_per_asset
         mid = 0.5 * (intervals.s_a + intervals.s_b)
         uv_mid = uv_p[intervals.pair] + mid[:, None] * (uv_q - uv_p)[intervals.pair]
         mid_rays = camera.rays_at_uv(uv_mid[:, 0], uv_mid[:, 1])
-        mid_hits = caster.cast_on_keys(mid_rays, key[intervals.pair])
+        mid_hits = caster.cast_on_keys(mid_rays, key[intervals.pair], None if other is None else other[intervals.pair])
         intervals = intervals.split(mid, mid_hits.face, mid_hits.points_asset(mid_rays))
     return np.split(broken, np.cumsum(sizes)[:-1])
 

@@ -58,20 +58,22 @@ def reference_pair(p, q, diag, distance, valid, normals, normal_ok, M, keys, par
            "pq": _plane(rp, xq_, nq_, cos_min), "qp": _plane(rq, xp_, np_, cos_min)}
     d0 = (dq - dp) / length
     dm = None if lam["mp"] is None or lam["mq"] is None else (lam["mq"] - lam["mp"]) / length
+    a = None if lam["pq"] is None else lam["pq"] - dp
+    b = None if lam["qp"] is None else dq - lam["qp"]
     if params.instance_rule and keys[y][x] != keys[yq][xq]:
         eps = params.tie_eps_rel * min(dp, dq)
-        s = d0 if dm is None else dm  # dm where defined (see obtoolkit.boundaries.kernels on this choice)
-        if abs(s) < eps or s == 0:
+        separations = [s for s in (dm, a, b) if s is not None]  # mid ray, p's ray, q's ray (kernels.py)
+        large = [s for s in separations if abs(s) >= eps]
+        if not large and not (not separations and abs(d0) >= eps):
             return 0, 0, (1 if dp < dq else -1 if dq < dp else 0)
-        return (1 if s > 0 else -1), 2, 0
+        order = d0 if d0 != 0 else (large[0] if large else d0)
+        return (1 if order > 0 else -1), 2, 0
     if abs(d0) <= tau:
         return 0, 0, 0
     if any(v is None for v in lam.values()):
         if params.graze_fallback == "zero_order" and abs(d0) > 4 * tau:
             return int(math.copysign(1, d0)), 3, 0
         return 0, 0, 0
-    a = lam["pq"] - dp
-    b = dq - lam["qp"]
     if d0 > tau and dm > tau and a > 0 and b > 0:
         return 1, 3, 0
     if d0 < -tau and dm < -tau and a < 0 and b < 0:

@@ -37,7 +37,7 @@ def run_kernel(inputs: FrameInputs, params: LabelParams):
         distance, inputs.valid_mask, normals.normals_cam, normals.defined, rays.unit, rays.raw,
         kind, ident, params.tau_abs_m, params.tau_rel, params.diag_len, params.cos_graze_min,
         params.graze_fallback == "zero_order", params.void_policy == "occluder", params.instance_rule,
-        params.tie_eps_rel)
+        params.tie_eps_rel, np.zeros((height, width, 4), np.int8), np.zeros((height, width, 4), bool))
     return result, normals
 
 

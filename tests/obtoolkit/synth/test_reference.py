@@ -38,7 +38,7 @@ H, W = 48, 64
 def _reference(parts: list[tuple[meshes.Mesh, int]], position_m, target_m,
                params: ReferenceParams = DEFAULT_PARAMS) -> ReferenceBoundaries:
     """Reference of one view of `parts` (mesh in metres, key): object i is parts[i]."""
-    from obtoolkit.synth.render import MeshCaster, RayCamera
+    from obtoolkit.raycast import MeshCaster, RayCamera
 
     merged = meshes.concatenate([mesh for mesh, _ in parts])
     faces_oi = np.concatenate([np.full(len(mesh.faces), i) for i, (mesh, _) in enumerate(parts)])
@@ -129,6 +129,38 @@ def test_two_parts_of_one_object_in_contact_have_no_boundary_between_them():
     assert np.abs(gap[between]).max() <= np.abs(gap[on_one_box]).max() + 1e-3  # no bigger than along one surface
 
 
+def _between(reference: ReferenceBoundaries, a: int, b: int):
+    """Per-pair masks and values for pairs joining objects a and b: (mask, contact, separation) as flat arrays."""
+    masks, contacts, separations = [], [], []
+    for k, (dr, dc) in enumerate(OFFSETS):
+        rows, cols = np.mgrid[0:H, 0:W]
+        inside = (rows + dr >= 0) & (rows + dr < H) & (cols + dc < W)
+        rows, cols = rows[inside], cols[inside]
+        op, oq = reference.object_id[rows, cols], reference.object_id[rows + dr, cols + dc]
+        masks.append(((op == a) & (oq == b)) | ((op == b) & (oq == a)))
+        contacts.append(reference.contact[rows, cols, k])
+        separations.append(np.abs(reference.separation_m[rows, cols, k]))
+    return np.concatenate(masks), np.concatenate(contacts), np.concatenate(separations)
+
+
+@needs_open3d
+def test_contacts_and_separations_between_objects():
+    """Two touching boxes of different objects meet (contact); a box in front of a wall does not, and its separation
+    is the box-wall gap; a poster 2 mm off the wall is separated by 2 mm."""
+    view = ([-0.2, -1.6, 1.0], [0.0, 0.0, 0.3])
+    touching = _reference(_two_boxes((0.0, 0.0), key_b=4), *view)
+    mask, contact, _ = _between(touching, 0, 1)
+    assert mask.sum() > 20 and contact[mask].mean() > 0.9
+    mask, contact, separation = _between(touching, 0, 2)  # the left box against the wall 2 m away
+    assert mask.sum() > 20 and not contact[mask].any()
+    assert np.median(separation[mask]) > 1.5
+    poster = meshes.box([-0.3, 2.998, 0.2], [0.3, 2.9995, 0.9])  # 2 mm in front of the wall at y = 3
+    reference = _reference([(_wall(3.0), 0), (poster, 1)], [0.2, 0.0, 0.6], [0.0, 3.0, 0.55])
+    mask, contact, separation = _between(reference, 0, 1)
+    assert mask.sum() > 20 and not contact[mask].any()
+    np.testing.assert_allclose(np.median(separation[mask]), 0.002, atol=0.0008)
+
+
 @needs_open3d
 def test_a_part_behind_another_part_of_the_same_object_is_a_self_occlusion():
     reference = _reference(_two_boxes((0.05, 0.25)), [-0.3, -1.6, 1.0], [0.1, 0.0, 0.3])
@@ -171,7 +203,8 @@ def _random_reference(seed: int = 0, shape=(5, 7)) -> ReferenceBoundaries:
     classes = np.where(relation != 0, rng.integers(1, 4, shape + (4,)), 0).astype(np.uint8)
     gap = rng.normal(size=shape + (4,)).astype(np.float32)
     ids = rng.integers(-1, 5, shape).astype(np.int32)
-    return ReferenceBoundaries(relation, classes, gap, ids, ids)
+    contact = (classes == 2) & (rng.random(shape + (4,)) < 0.3)
+    return ReferenceBoundaries(relation, classes, gap, contact, gap, ids, ids)
 
 
 def test_order_map_is_exactly_antisymmetric_and_in_p2orm_layout():
@@ -196,13 +229,19 @@ def test_occluder_class_priority_and_mask():
     classes = np.zeros((1, 3, 4), np.uint8)
     relation[0, 0, 0], classes[0, 0, 0] = 1, VOID  # pixel 0 occludes pixel 1 (void)
     relation[0, 1, 0], classes[0, 1, 0] = -1, SELF_OCCLUSION  # pixel 2 occludes pixel 1 (self)
-    reference = ReferenceBoundaries(relation, classes, np.zeros((1, 3, 4), np.float32),
-                                    np.zeros((1, 3), np.int32), np.zeros((1, 3), np.int32))
+    contact = np.zeros((1, 3, 4), bool)
+    reference = ReferenceBoundaries(relation, classes, np.zeros((1, 3, 4), np.float32), contact,
+                                    np.zeros((1, 3, 4), np.float32), np.zeros((1, 3), np.int32),
+                                    np.zeros((1, 3), np.int32))
     np.testing.assert_array_equal(reference.occluder_class(), [[VOID, NONE, SELF_OCCLUSION]])
     np.testing.assert_array_equal(reference.occluder_mask(classes=(SELF_OCCLUSION,)), [[False, False, True]])
     relation[0, 0, 0], classes[0, 0, 0] = -1, INTER_OBJECT  # now pixel 1 occludes pixel 0, inter-object
     relation[0, 1, 0] = 1  # and pixel 2 (self)
     np.testing.assert_array_equal(reference.occluder_class(), [[NONE, INTER_OBJECT, NONE]])
+    contact[0, 0, 0] = True  # the inter-object pair is a contact: left out on request
+    np.testing.assert_array_equal(reference.occluder_mask(classes=(INTER_OBJECT,), contacts=False), [[0, 0, 0]])
+    np.testing.assert_array_equal(reference.occluder_mask(contacts=False), [[False, True, False]])  # via self
+    np.testing.assert_array_equal(reference.contact_occluder_mask(), [[False, True, False]])
 
 
 def test_reference_file_round_trip_and_errors(tmp_path):

@@ -135,4 +135,20 @@ def export_splits(out_dir, preset, split_csv, modot_lists, manifest_path, max_na
     click.echo(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" -> {out_dir}")
 
 
-COMMANDS = [generate, validate, manifest, export_splits]
+@click.command()
+@click.argument("label_root", type=_EXISTING_DIR)
+@click.option("--out", "out_dir", type=_DIR, help="Where to write the pictures (default: LABEL_ROOT/pictures).")
+@click.option("--frame", "frames", multiple=True, metavar="ai_VVV_NNN/cam_XX/IIII", help="Only these frames.")
+@click.option("--limit", type=int, help="At most this many frames.")
+@click.option("--jobs", "-j", default=1, show_default=True)
+def viz(label_root, out_dir, frames, limit, jobs):
+    """Pictures of labels: boundaries by class, orientation wheel and arrows, depth (one PNG per frame)."""
+    from obhypersim_build.pictures import viz_tree
+    from obtoolkit.hypersim import parse_frame_id
+
+    out_dir = out_dir or label_root / "pictures"
+    paths = viz_tree(label_root, out_dir, frames=[parse_frame_id(f) for f in frames] or None, limit=limit, jobs=jobs)
+    click.echo(f"{len(paths)} pictures under {out_dir}")
+
+
+COMMANDS = [generate, validate, viz, manifest, export_splits]

@@ -1,69 +1,99 @@
 """`obh demo`: the bundled end-to-end run on synthetic data.
 
-For now: generate one small synthetic scene (the real tilt-shift camera), read it back through `obtoolkit.hypersim`
-like any Hypersim scene, and write `contact_sheet.png` (RGB, depth, normals, instances, reference boundaries).
+synth -> generate (labels) -> validate -> manifest stats -> agreement with the meshes' reference boundaries ->
+pictures. Everything goes through the same functions as the individual commands; the output folder holds the
+synthetic Hypersim tree, the labelled OB-Hypersim tree with its manifest, the validation report and the pictures.
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import click
 import numpy as np
 
-DEMO_HEIGHT, DEMO_WIDTH, DEMO_FRAMES, DEMO_SEED = 192, 256, 2, 0
+DEMO_HEIGHT, DEMO_WIDTH, DEMO_SCENES, DEMO_FRAMES, DEMO_SEED = 192, 256, 2, 2, 0
 
 
 def run_demo(out_dir: Path | None) -> Path:
-    """Write the demo into `out_dir` (a new temporary folder when None); returns the contact sheet's path."""
-    from obtoolkit.synth.cameras import TILT_SHIFT
+    """Run every step into `out_dir` (a new temporary folder when None); returns the contact sheet's path."""
+    out = Path(tempfile.mkdtemp(prefix="obh_demo_")) if out_dir is None else Path(out_dir)
+    start = time.perf_counter()
+    hypersim, labels = out / "hypersim", out / "ob_hypersim"
+    _step(f"1/5 synthetic Hypersim scenes ({DEMO_SCENES} x {DEMO_WIDTH}x{DEMO_HEIGHT}) -> {hypersim}")
     from obtoolkit.synth.generate import make_synthetic_dataset
 
-    out = Path(tempfile.mkdtemp(prefix="obh_demo_")) if out_dir is None else Path(out_dir)
-    root = out / "hypersim"
-    click.echo(f"generating a synthetic Hypersim scene ({DEMO_WIDTH}x{DEMO_HEIGHT}) under {root} ...")
-    (scene,) = make_synthetic_dataset(root, scenes=1, frames=DEMO_FRAMES, seed=DEMO_SEED, height=DEMO_HEIGHT,
-                                      width=DEMO_WIDTH, camera_models=(TILT_SHIFT,))
-    tiles = []
-    for row in _read_back(root, scene):
-        tiles.extend(row)
-    from obtoolkit.viz import contact_sheet, save_png
+    scenes = make_synthetic_dataset(hypersim, scenes=DEMO_SCENES, frames=DEMO_FRAMES, seed=DEMO_SEED,
+                                    height=DEMO_HEIGHT, width=DEMO_WIDTH)
+    _step(f"2/5 occlusion-boundary labels -> {labels}")
+    from obhypersim_build.run import generate
 
-    path = save_png(out / "contact_sheet.png", contact_sheet(tiles, columns=5))
-    click.echo(f"contact sheet: {path}")
-    return path
+    summary = generate(hypersim, labels, jobs=1)
+    click.echo(f"    {summary.n_ok} frames ok, {summary.n_failed} failed, {summary.frames_per_second:.1f} frames/s")
+    _step("3/5 validation")
+    _validate(labels, hypersim)
+    _step("4/5 manifest statistics and agreement with the mesh reference")
+    from obhypersim_build.manifest_tools import format_stats, manifest_frame, stats_tables
+
+    click.echo(format_stats(stats_tables(manifest_frame(summary.manifest_path))))
+    _agreement(hypersim)
+    _step("5/5 pictures")
+    sheet = _contact_sheet(hypersim, labels, scenes, out)
+    click.echo(f"done in {time.perf_counter() - start:.0f} s; contact sheet: {sheet}")
+    return sheet
 
 
-def _read_back(root: Path, scene: str) -> list[list[tuple[str, np.ndarray]]]:
-    """One row of captioned pictures per camera (its first frame), read through obtoolkit.hypersim."""
-    from obtoolkit.hypersim import (
-        HypersimLayout,
-        list_cameras,
-        list_frames,
-        read_camera_parameters,
-        read_frame_geometry,
-        read_tonemap,
-    )
-    from obtoolkit.synth.reference import CLASS_NAMES, read_reference
-    from obtoolkit.viz import boundary_overlay, depth_to_rgb, ids_to_rgb, normals_to_rgb
+def _step(text: str) -> None:
+    click.secho(text, bold=True)
 
-    layout = HypersimLayout(root)
-    camera = read_camera_parameters(layout.camera_parameters_csv).camera(scene)
-    kind = "standard" if camera.is_standard() else "tilt-shift"
-    rows = []
-    for camera_name in list_cameras(root, scene):
-        frame = list_frames(root, scene, camera_name)[0]
-        geometry = read_frame_geometry(layout, frame, shape_hw=camera.shape_hw)
-        rgb = read_tonemap(layout, frame, shape_hw=camera.shape_hw)
-        classes = read_reference(root, frame).occluder_class()
-        counts = ", ".join(f"{CLASS_NAMES[c]} {int((classes == c).sum())}" for c in (1, 2, 3))
-        click.echo(f"{frame} ({kind} camera): occluder pixels {counts}")
-        rows.append([
-            (f"{frame.camera} f{frame.frame} tonemap", rgb),
-            ("depth_meters", depth_to_rgb(geometry.distance_m, geometry.valid_mask)),
+
+def _validate(labels: Path, hypersim: Path) -> None:
+    from obhypersim_build.validate_tree import validate_tree, write_report
+
+    summary = validate_tree(labels, hypersim_root=hypersim, progress=False)
+    write_report(summary, labels / "validation_report.json")
+    flagged = sorted({c.name for r in summary.reports for c in r.warnings})
+    click.echo(f"    {len(summary.reports)} frames checked, {summary.n_failed} failed; warnings: "
+               f"{', '.join(flagged) or 'none'}; report: {labels / 'validation_report.json'}")
+
+
+def _agreement(hypersim: Path) -> None:
+    """Default labels against the reference computed from the meshes (the label issue's acceptance measure)."""
+    from obtoolkit.boundaries import FrameInputs, LabelParams, compute_labels
+    from obtoolkit.hypersim import HypersimLayout, iter_frames, read_camera_parameters, read_frame_geometry
+    from obtoolkit.synth import read_reference
+    from obtoolkit.synth.agreement import Agreement
+
+    layout, params, agreement = HypersimLayout(hypersim), LabelParams(), Agreement()
+    cameras = read_camera_parameters(layout.camera_parameters_csv)
+    for frame in iter_frames(hypersim):
+        g = read_frame_geometry(layout, frame)
+        inputs = FrameInputs(g.distance_m, g.valid_mask, cameras.camera(frame.scene).M_cam_from_uv, g.normal_cam,
+                             g.semantic, g.semantic_instance, g.render_entity_id)
+        labels = compute_labels(inputs, params)
+        agreement.update(labels.order, labels.ob, labels.theta, read_reference(hypersim, frame),
+                         np.where(g.valid_mask, g.distance_m, np.nan), params.tie_eps_rel, include_void=False)
+    summary = agreement.summary()
+    click.echo("    labels vs mesh reference (1 px): " + ", ".join(f"{k} {v:.3f}" for k, v in summary.items()))
+
+
+def _contact_sheet(hypersim: Path, labels: Path, scenes: list[str], out: Path) -> Path:
+    from obhypersim_build.pictures import frame_tiles
+    from obtoolkit.hypersim import HypersimLayout, list_cameras, list_frames, read_frame_geometry
+    from obtoolkit.synth.reference import read_reference
+    from obtoolkit.viz import boundary_overlay, contact_sheet, ids_to_rgb, normals_to_rgb, save_png
+
+    layout, tiles = HypersimLayout(hypersim), []
+    for scene in scenes:
+        frame = list_frames(hypersim, scene, list_cameras(hypersim, scene)[0])[0]
+        geometry = read_frame_geometry(layout, frame)
+        label_tiles = frame_tiles(labels, frame)
+        rgb = label_tiles[0][1]
+        tiles += label_tiles + [
             ("normal_cam", normals_to_rgb(geometry.normal_cam, geometry.valid_mask)),
             ("semantic_instance", ids_to_rgb(geometry.semantic_instance, invalid_below=1)),
-            ("ref. OBs void/inter/self", boundary_overlay(rgb, classes)),
-        ])
-    return rows
+            ("mesh reference OBs", boundary_overlay(rgb, read_reference(hypersim, frame).occluder_class())),
+        ]
+    return save_png(out / "contact_sheet.png", contact_sheet(tiles, columns=8))

@@ -97,6 +97,71 @@ def boundary_overlay(rgb: np.ndarray, class_map: np.ndarray, *,
     return out
 
 
+def orientation_to_rgb(theta: np.ndarray, boundary: np.ndarray, background: np.ndarray | None = None, *,
+                       dim: float = 0.35, legend: bool = True) -> np.ndarray:
+    """Occlusion orientation as a colour wheel: hue = theta (radians, (-pi, pi]) on boundary pixels.
+
+    Args:
+        theta: float (H, W) tangent angle, occluder on the left (obtoolkit.boundaries.orientation); NaN = undefined
+            (drawn white).
+        boundary: bool (H, W) pixels to colour.
+        background: optional uint8 (H, W, 3) picture shown dimmed behind; black otherwise.
+        legend: draw a small colour wheel in the top-left corner (arrow = the wheel's own angle convention).
+    """
+    boundary = check_array("boundary", np.asarray(boundary), kind="b", shape=(None, None))
+    height, width = boundary.shape
+    out = np.zeros((height, width, 3), np.uint8) if background is None else np.round(
+        check_array("background", background, shape=(height, width, 3), dtype=np.uint8) * dim).astype(np.uint8)
+    defined = boundary & np.isfinite(theta)
+    out[defined] = _hue_rgb(theta[defined])
+    out[boundary & ~defined] = (255, 255, 255)
+    if legend and min(height, width) >= 48:
+        _draw_wheel(out, radius=max(8, min(height, width) // 12))
+    return out
+
+
+def _hue_rgb(angle: np.ndarray) -> np.ndarray:
+    """Fully saturated colours whose hue follows the angle: uint8 (N, 3)."""
+    from matplotlib.colors import hsv_to_rgb
+
+    hue = (np.asarray(angle, np.float64) + np.pi) / (2 * np.pi)
+    hsv = np.stack([hue % 1.0, np.ones_like(hue), np.ones_like(hue)], axis=-1)
+    return np.round(hsv_to_rgb(hsv) * 255).astype(np.uint8)
+
+
+def _draw_wheel(out: np.ndarray, radius: int) -> None:
+    """A colour-wheel legend (angle measured in image coordinates, rows down) in the top-left corner."""
+    centre = radius + 2
+    rows, cols = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    ring = (np.hypot(rows, cols) <= radius) & (np.hypot(rows, cols) >= radius * 0.45)
+    angle = np.arctan2(rows, cols)
+    patch = out[centre - radius:centre + radius + 1, centre - radius:centre + radius + 1]
+    patch[ring] = _hue_rgb(angle[ring])
+
+
+def orientation_arrows(rgb: np.ndarray, theta: np.ndarray, boundary: np.ndarray, *, step: int = 12,
+                       length_px: float = 6.0, color: tuple[int, int, int] = (255, 255, 0)) -> np.ndarray:
+    """Sparse arrows from occluder to occluded, (-sin theta, cos theta) in (column, row), on a dimmed picture.
+
+    One arrow per `step` x `step` cell that holds a boundary pixel with a defined orientation (the first in raster
+    order), drawn from that pixel.
+    """
+    rgb = check_array("rgb", np.asarray(rgb), shape=(None, None, 3), dtype=np.uint8)
+    image = Image.fromarray(np.round(rgb * 0.6).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    ys, xs = np.nonzero(boundary & np.isfinite(theta))
+    _, first = np.unique((ys // step) * (rgb.shape[1] // step + 1) + xs // step, return_index=True)
+    for y, x in zip(ys[first], xs[first], strict=True):
+        dx, dy = -np.sin(theta[y, x]) * length_px, np.cos(theta[y, x]) * length_px
+        tip = (x + dx, y + dy)
+        draw.line([(x, y), tip], fill=color, width=1)
+        left = (tip[0] - 0.4 * dx + 0.3 * dy, tip[1] - 0.4 * dy - 0.3 * dx)
+        right = (tip[0] - 0.4 * dx - 0.3 * dy, tip[1] - 0.4 * dy + 0.3 * dx)
+        draw.polygon([tip, left, right], fill=color)
+        draw.point((x, y), fill=(255, 0, 255))
+    return np.asarray(image)
+
+
 def contact_sheet(tiles: Sequence[tuple[str, np.ndarray]], *, columns: int, caption_px: int = 14,
                   gap_px: int = 4, background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
     """Tile captioned pictures row by row: uint8 (rows * (h + caption + gap), columns * (w + gap), 3).

@@ -46,3 +46,6 @@ def test_demo_writes_a_contact_sheet(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "contact_sheet.png").is_file() and "contact_sheet.png" in result.output
     assert (tmp_path / "hypersim" / "ai_900_001").is_dir()
+    assert (tmp_path / "ob_hypersim" / "manifest.parquet").is_file()
+    assert (tmp_path / "ob_hypersim" / "validation_report.json").is_file()
+    assert "0 failed" in result.output and "labels vs mesh reference" in result.output

@@ -62,3 +62,32 @@ def test_contact_sheet_and_png(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(path)), sheet)
     with pytest.raises(ValueError, match="at least one tile"):
         viz.contact_sheet([], columns=2)
+
+
+def test_orientation_wheel_colours_by_angle_and_marks_undefined():
+    from obtoolkit.viz import orientation_to_rgb
+
+    theta = np.full((60, 60), np.nan)
+    boundary = np.zeros((60, 60), bool)
+    boundary[30, 10:50] = True
+    theta[30, 10:30] = -np.pi / 2
+    theta[30, 30:40] = np.pi / 2
+    picture = orientation_to_rgb(theta, boundary, legend=False)
+    assert (picture[30, 15] == picture[30, 25]).all() and (picture[30, 15] != picture[30, 35]).any()
+    assert (picture[30, 45] == 255).all()  # undefined orientation: white
+    assert not picture[0].any()  # off the boundary: background
+    assert orientation_to_rgb(theta, boundary).shape == (60, 60, 3)
+
+
+def test_orientation_arrows_point_from_occluder_to_occluded():
+    from obtoolkit.viz import orientation_arrows
+
+    rgb = np.zeros((40, 40, 3), np.uint8)
+    theta = np.full((40, 40), np.nan)
+    boundary = np.zeros((40, 40), bool)
+    boundary[20, 20] = True
+    theta[20, 20] = -np.pi / 2  # occluder on the left: the occluded side is to the right (+column)
+    picture = orientation_arrows(rgb, theta, boundary, length_px=8)
+    yellow = np.all(picture == (255, 255, 0), axis=-1)
+    columns = np.nonzero(yellow)[1]
+    assert columns.min() >= 20 and columns.max() >= 26

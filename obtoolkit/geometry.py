@@ -230,22 +230,33 @@ def depth_normals(
     """
     check_same_hw("depth_normals", points_cam_m=points_cam_m, valid_mask=valid_mask, subset=where)
     ys, xs = np.nonzero(valid_mask if where is None else valid_mask & where)
-    tangent_x, ok_x = _tangent_at(points_cam_m, valid_mask, ys, xs, axis=1, jump_rel=jump_rel)
-    tangent_y, ok_y = _tangent_at(points_cam_m, valid_mask, ys, xs, axis=0, jump_rel=jump_rel)
-    normal = np.cross(tangent_x, tangent_y)
-    norm = np.linalg.norm(normal, axis=-1)
-    ok = ok_x & ok_y & (norm > 1e-12)
-    normal = normal[ok] / norm[ok, None]
-    points = points_cam_m[ys[ok], xs[ok]].astype(np.float64)
-    normal[np.einsum("nc,nc->n", normal, points) > 0] *= -1.0
+    normal, ok = _depth_normals_at(lambda rows, cols: points_cam_m[rows, cols], valid_mask, ys, xs, jump_rel)
     normals = np.zeros(valid_mask.shape + (3,), np.float64)
     defined = np.zeros(valid_mask.shape, bool)
-    normals[ys[ok], xs[ok]] = normal
+    normals[ys[ok], xs[ok]] = normal[ok]
     defined[ys[ok], xs[ok]] = True
     return normals, defined
 
 
-def _tangent_at(points, valid, ys, xs, *, axis: int, jump_rel: float):
+def _depth_normals_at(point_at, valid, ys, xs, jump_rel):
+    """Depth normals at pixels (ys, xs): float64 (N, 3) unit facing the camera, and ok (N,).
+
+    `point_at(rows, cols)` returns the camera-frame points of the given pixels (computed on demand, so that a few
+    pixels never cost a whole frame).
+    """
+    tangent_x, ok_x = _tangent_at(point_at, valid, ys, xs, axis=1, jump_rel=jump_rel)
+    tangent_y, ok_y = _tangent_at(point_at, valid, ys, xs, axis=0, jump_rel=jump_rel)
+    normal = np.cross(tangent_x, tangent_y)
+    norm = np.linalg.norm(normal, axis=-1)
+    ok = ok_x & ok_y & (norm > 1e-12)
+    normal = normal / np.where(ok, norm, 1.0)[:, None]
+    centre = point_at(ys, xs).astype(np.float64)
+    normal[np.einsum("nc,nc->n", normal, centre) > 0] *= -1.0
+    normal[~ok] = 0.0
+    return normal, ok
+
+
+def _tangent_at(point_at, valid, ys, xs, *, axis: int, jump_rel: float):
     """Surface tangent along `axis` at pixels (ys, xs): float64 (N, 3) and whether it exists (N,)."""
     height, width = valid.shape
 
@@ -253,9 +264,9 @@ def _tangent_at(points, valid, ys, xs, *, axis: int, jump_rel: float):
         ny, nx = (ys + step, xs) if axis == 0 else (ys, xs + step)
         inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
         ny, nx = np.clip(ny, 0, height - 1), np.clip(nx, 0, width - 1)
-        return points[ny, nx].astype(np.float64), inside & valid[ny, nx]
+        return point_at(ny, nx).astype(np.float64), inside & valid[ny, nx]
 
-    centre = points[ys, xs].astype(np.float64)
+    centre = point_at(ys, xs).astype(np.float64)
     after, after_ok = neighbour(1)
     before, before_ok = neighbour(-1)
     forward, backward = after - centre, centre - before
@@ -267,6 +278,50 @@ def _tangent_at(points, valid, ys, xs, *, axis: int, jump_rel: float):
     tangent = np.where(use_forward[:, None], forward, backward)
     tangent = np.where(smooth[:, None], 0.5 * (forward + backward), tangent)
     return tangent, after_ok | before_ok
+
+
+def sanitize_normals_at(
+    normals_cam: np.ndarray | None,
+    distance_m: np.ndarray,
+    rays_unit: np.ndarray,
+    valid_mask: np.ndarray,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    *,
+    source: str = "normal_cam",
+    min_norm: float = 0.5,
+    max_disagreement_deg: float = 60.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`sanitize_normals` at the pixels (ys, xs) only: unit normals float64 (N, 3) facing the camera, defined (N,).
+
+    The same rules as the full-frame version, computed without any full-frame array (for checks that sample pixels).
+    """
+    if source not in ("normal_cam", "depth", "hybrid"):
+        raise ValueError(f"source must be normal_cam, depth or hybrid, got {source!r}")
+
+    def point_at(rows, cols):
+        return np.where(valid_mask[rows, cols], distance_m[rows, cols], 0.0)[:, None] * rays_unit[rows, cols]
+
+    valid = valid_mask[ys, xs]
+    out = np.zeros((len(ys), 3))
+    usable = np.zeros(len(ys), bool)
+    if source != "depth" and normals_cam is not None:
+        given = normals_cam[ys, xs].astype(np.float64)
+        norm = np.linalg.norm(given, axis=-1)
+        usable = valid & np.isfinite(norm) & (norm >= min_norm)
+        given = np.where(usable[:, None], given / np.where(usable, norm, 1.0)[:, None], 0.0)
+        given[np.einsum("nc,nc->n", given, rays_unit[ys, xs]) > 0] *= -1.0
+        out = given
+    need = valid & (~usable if source == "normal_cam" else np.ones(len(ys), bool))
+    depth_n = np.zeros((len(ys), 3))
+    depth_ok = np.zeros(len(ys), bool)
+    depth_n[need], depth_ok[need] = _depth_normals_at(point_at, valid_mask, ys[need], xs[need], 0.02)
+    if source == "hybrid":
+        agree = np.einsum("nc,nc->n", out, depth_n) >= math.cos(math.radians(max_disagreement_deg))
+        usable &= agree | ~depth_ok
+    fallback = valid & ~usable & depth_ok
+    out[fallback] = depth_n[fallback]
+    return out, usable | fallback
 
 
 @numba.njit(cache=True, nogil=True)

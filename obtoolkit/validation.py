@@ -19,7 +19,7 @@ from obtoolkit.boundaries import LabelParams
 from obtoolkit.boundaries._neighbours import INCLINATION_CHANNEL, INCLINATION_OFFSETS, NEIGHBOUR_OFFSETS
 from obtoolkit.boundaries.keys import object_keys
 from obtoolkit.boundaries.orientation import ORI16_NONE, decode_ori16
-from obtoolkit.geometry import camera_rays, points_cam_from_distance, rays_from_uv, sanitize_normals
+from obtoolkit.geometry import camera_rays, rays_from_uv, sanitize_normals_at
 from obtoolkit.labels_io import LabelArrays
 from obtoolkit.metrics.thinning import thin
 
@@ -360,16 +360,12 @@ class _PlaneGeometry:
         """Sanitised normals at the pixels (ys, xs), as the generator makes them (depth normals where needed)."""
         geometry = self.geometry
         height, width = geometry.distance_m.shape
-        wanted = np.zeros((height, width), bool)
-        wanted[ys, xs] = True
         full_rays = geometry.rays_unit
         if full_rays is None:
             full_rays = camera_rays(np.asarray(geometry.M_cam_from_uv, np.float64), height, width)
-        distance = np.where(geometry.valid_mask, geometry.distance_m, 0.0).astype(np.float64)
-        sanitized = sanitize_normals(geometry.normal_cam, full_rays, points_cam_from_distance(distance, full_rays),
-                                     geometry.valid_mask, source=self.params.normal_source,
-                                     max_disagreement_deg=self.params.normal_max_disagreement_deg, where=wanted)
-        return sanitized.normals_cam[ys, xs].astype(np.float64), sanitized.defined[ys, xs]
+        return sanitize_normals_at(geometry.normal_cam, geometry.distance_m, full_rays, geometry.valid_mask, ys, xs,
+                                   source=self.params.normal_source,
+                                   max_disagreement_deg=self.params.normal_max_disagreement_deg)
 
 
 def check_recall(labels: LabelArrays, geometry: ValidationGeometry, params: LabelParams,

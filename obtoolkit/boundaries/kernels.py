@@ -167,33 +167,14 @@ def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, 
     return relation, pair_class, tie
 
 
-# (row, col) offsets of the 8 order channels (NW, N, NE, W, E, SW, S, SE) and, for each, (inclination, sign):
-# channel c of pixel p is +relation[p, k] when p is the pair's first pixel, -relation[p - offset_k, k] otherwise.
-_CHANNEL_OFFSETS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], np.int64)
-_CHANNEL_SOURCE = np.array([(2, -1), (1, -1), (3, 1), (0, -1), (0, 1), (3, -1), (1, 1), (2, 1)], np.int64)
-
-
-@numba.njit(cache=True, nogil=True)
-def _spikes(relation, valid):
-    """Pixels whose 8 relations all have one sign (|sum| = 8)."""
-    height, width = valid.shape
-    spike = np.zeros((height, width), np.bool_)
-    for y in range(height):
-        for x in range(width):
-            total = 0
-            for c in range(8):
-                yn, xn = y + _CHANNEL_OFFSETS[c, 0], x + _CHANNEL_OFFSETS[c, 1]
-                if yn < 0 or yn >= height or xn < 0 or xn >= width:
-                    continue
-                k, sign = _CHANNEL_SOURCE[c, 0], _CHANNEL_SOURCE[c, 1]
-                total += relation[y, x, k] if sign > 0 else -relation[yn, xn, k]
-            spike[y, x] = abs(total) == 8
-    return spike
+# For each inclination k (E, S, SE, NE): the order channel (1-8) of p -> q and of q -> p.
+_FORWARD_CHANNEL = np.array([5, 7, 8, 3], np.int64)
+_BACKWARD_CHANNEL = np.array([4, 2, 1, 6], np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
 def assemble_kernel(relation, pair_class, tie, valid, drop_spikes, tie_contour):
-    """Per-pixel products from per-pair relations, in one pass.
+    """Per-pixel products from per-pair relations, visiting only the pairs that carry a relation or a tie.
 
     Returns:
         order int8 (H, W, 9) (exactly antisymmetric on valid pairs; invalid pixels hold 0), relation_class uint8
@@ -202,48 +183,65 @@ def assemble_kernel(relation, pair_class, tie, valid, drop_spikes, tie_contour):
         side of a tie when `tie_contour`).
     """
     height, width = valid.shape
-    spike = _spikes(relation, valid) if drop_spikes else np.zeros((height, width), np.bool_)
+    total = np.zeros((height, width), np.int32)
+    spike = np.zeros((height, width), np.bool_)
+    if drop_spikes:  # |sum of the 8 relations| == 8, counting both sides of every pair
+        for y in range(height):
+            for x in range(width):
+                for k in range(4):
+                    omega = relation[y, x, k]
+                    if omega != 0:
+                        total[y, x] += omega
+                        total[y + _OFFSETS[k, 0], x + _OFFSETS[k, 1]] -= omega
+        for y in range(height):
+            for x in range(width):
+                spike[y, x] = abs(total[y, x]) == 8
+        total[:, :] = 0
     order = np.zeros((height, width, 9), np.int8)
     relation_class = np.zeros((height, width, 9), np.uint8)
-    occluder = np.zeros((height, width), np.bool_)
-    occluded = np.zeros((height, width), np.bool_)
     best_class = np.zeros((height, width), np.uint8)
     contour = np.zeros((height, width), np.bool_)
     for y in range(height):
         for x in range(width):
-            if not valid[y, x]:
-                continue
-            total = 0
-            related = False
-            for c in range(8):
-                yn, xn = y + _CHANNEL_OFFSETS[c, 0], x + _CHANNEL_OFFSETS[c, 1]
-                if yn < 0 or yn >= height or xn < 0 or xn >= width or spike[y, x] or spike[yn, xn]:
+            for k in range(4):
+                omega, t = relation[y, x, k], tie[y, x, k]
+                if omega == 0 and t == 0:
                     continue
-                k, sign = _CHANNEL_SOURCE[c, 0], _CHANNEL_SOURCE[c, 1]
-                ya, xa = (y, x) if sign > 0 else (yn, xn)
-                omega = relation[ya, xa, k] * sign
-                t = tie[ya, xa, k] * sign
-                if tie_contour and t > 0:
-                    contour[y, x] = True
+                yq, xq = y + _OFFSETS[k, 0], x + _OFFSETS[k, 1]
+                if spike[y, x] or spike[yq, xq]:
+                    continue
+                if tie_contour and t != 0:
+                    if t > 0 and valid[y, x]:
+                        contour[y, x] = True
+                    elif t < 0 and valid[yq, xq]:
+                        contour[yq, xq] = True
                 if omega == 0:
                     continue
-                cls = pair_class[ya, xa, k]
-                order[y, x, c + 1] = omega
-                relation_class[y, x, c + 1] = cls
-                total += omega
-                related = True
-                if omega > 0:
-                    if cls == CLASS_INTER:
-                        contour[y, x] = True
-                        best_class[y, x] = CLASS_INTER
-                    elif cls == CLASS_SELF and best_class[y, x] != CLASS_INTER:
-                        best_class[y, x] = CLASS_SELF
-                    elif cls == CLASS_VOID and best_class[y, x] == CLASS_NONE:
-                        best_class[y, x] = CLASS_VOID
-            order[y, x, 0] = related
-            occluder[y, x] = total > 0
-            occluded[y, x] = total < 0
-    return order, relation_class, occluder, occluded, best_class, contour
+                cls = pair_class[y, x, k]
+                _set_side(order, relation_class, total, best_class, contour, valid, y, x, _FORWARD_CHANNEL[k],
+                          int(omega), cls)
+                _set_side(order, relation_class, total, best_class, contour, valid, yq, xq, _BACKWARD_CHANNEL[k],
+                          -int(omega), cls)
+    return order, relation_class, total > 0, total < 0, best_class, contour
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_side(order, relation_class, total, best_class, contour, valid, y, x, channel, value, cls):
+    """Record one side of a relation at pixel (y, x); invalid pixels carry no label (void relations are one-sided)."""
+    if not valid[y, x]:
+        return
+    order[y, x, channel] = value
+    order[y, x, 0] = 1
+    relation_class[y, x, channel] = cls
+    total[y, x] += value
+    if value > 0:
+        if cls == CLASS_INTER:
+            contour[y, x] = True
+            best_class[y, x] = CLASS_INTER
+        elif cls == CLASS_SELF and best_class[y, x] != CLASS_INTER:
+            best_class[y, x] = CLASS_SELF
+        elif cls == CLASS_VOID and best_class[y, x] == CLASS_NONE:
+            best_class[y, x] = CLASS_VOID
 
 
 @numba.njit(cache=True, nogil=True)

@@ -20,6 +20,7 @@ from obtoolkit.geometry import (
     points_world_from_cam,
     rays_from_uv,
     sanitize_normals,
+    sanitize_normals_at,
     standard_M_cam_from_uv,
 )
 from obtoolkit.hypersim import HypersimLayout, read_camera_parameters, read_camera_trajectory, read_hdf5_dataset
@@ -220,3 +221,21 @@ def test_sanitize_hybrid_replaces_disagreeing_normals():
     assert np.all(depth_only.source == NORMAL_FROM_DEPTH)
     with pytest.raises(ValueError):
         sanitize_normals(given, rays, points, valid, source="bump")
+
+
+@pytest.mark.parametrize("source", ["normal_cam", "depth", "hybrid"])
+def test_sparse_sanitizing_equals_full_frame(source):
+    rng = np.random.default_rng(4)
+    rays, distance, normal = planar_scene()
+    distance = distance.copy()
+    distance[:, 16:] += 0.7
+    valid = rng.random(distance.shape) > 0.1
+    given = np.broadcast_to(normal, rays.shape).copy() + rng.normal(scale=0.3, size=rays.shape)
+    given[rng.random(distance.shape) < 0.1] = 0.0
+    given[rng.random(distance.shape) < 0.1] *= -1.0
+    points = points_cam_from_distance(np.where(valid, distance, 0.0), rays)
+    full = sanitize_normals(given, rays, points, valid, source=source)
+    ys, xs = np.nonzero(np.ones(distance.shape, bool))
+    sparse, defined = sanitize_normals_at(given, distance, rays, valid, ys, xs, source=source)
+    np.testing.assert_array_equal(defined, full.defined[ys, xs])
+    np.testing.assert_allclose(sparse[defined], full.normals_cam[ys, xs][defined], atol=1e-6)

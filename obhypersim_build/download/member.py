@@ -30,6 +30,7 @@ from obhypersim_build.download.transport import (
 from obhypersim_build.download.zipindex import (
     DEFLATED,
     FLAG_ENCRYPTED,
+    LOCAL_HEADER,
     STORED,
     ZipMember,
     local_header_lengths,
@@ -123,7 +124,7 @@ def _fill_partial(client: HttpClient, task: MemberTask, progress: ProgressCallba
     part.parent.mkdir(parents=True, exist_ok=True)
     have = start_have = usable_partial_size(part, member.compressed_size)
     data_offset, retrier = None, client.retrier()
-    with open(part, "ab") as handle:
+    with open(part, "ab") as handle, _drop_if_empty(part):
         while have < member.compressed_size:
             before = have
             try:
@@ -148,6 +149,18 @@ def _fill_partial(client: HttpClient, task: MemberTask, progress: ProgressCallba
             except TransientError as error:
                 retrier.failed(error)
     return have - start_have
+
+
+@contextlib.contextmanager
+def _drop_if_empty(part: Path) -> Iterator[None]:
+    """On failure, remove a partial file that received nothing (one with bytes is kept for the next attempt)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            if part.stat().st_size == 0:
+                part.unlink()
+        raise
 
 
 class _PartialAppend(Exception):
@@ -180,20 +193,20 @@ def _append(body: Body, handle, want: int, client: HttpClient, progress: Progres
 
 def _header_from_body(body: Body, task: MemberTask) -> int:
     """Read and check the local header at the start of a body; return the member's data offset."""
-    fixed = body.read_exact(30)
-    variable = local_header_lengths(fixed, task.member, task.url)
-    data_offset = parse_local_header(fixed + body.read_exact(variable), task.member, task.url)
-    return data_offset
+    where = f"{task.url}: {task.member.name}"
+    fixed = body.read_exact(LOCAL_HEADER.size)
+    variable = local_header_lengths(fixed, task.member, where)
+    return parse_local_header(fixed + body.read_exact(variable), task.member, where)
 
 
 def _read_local_header(client: HttpClient, task: MemberTask) -> int:
     """Fetch and check a member's local header on its own (when resuming a partial file); return the data offset."""
-    member = task.member
+    member, where = task.member, f"{task.url}: {task.member.name}"
     header = client.fetch_range(task.url, member.header_offset, member.guessed_data_offset - 1)
-    full = 30 + local_header_lengths(header, member, task.url)
+    full = LOCAL_HEADER.size + local_header_lengths(header, member, where)
     if full > len(header):
         header += client.fetch_range(task.url, member.header_offset + len(header), member.header_offset + full - 1)
-    return parse_local_header(header, member, task.url)
+    return parse_local_header(header, member, where)
 
 
 def _install(task: MemberTask) -> None:

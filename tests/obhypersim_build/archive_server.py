@@ -7,7 +7,8 @@ Content-Range, logs every request, and injects faults on a seeded random share o
   "503"      Service Unavailable;
   "flip"     the full body with one byte inverted;
   "stall"    nothing until the client times out (only when asked for: it makes tests slow).
-Scripted faults (`script`) hit chosen requests deterministically.
+Scripted faults (`script`) hit chosen requests deterministically. Misbehaviours on request: ignoring Range
+(`ignore_ranges`), a Content-Range one byte off (`misreport_range`), 302 redirects (`redirects`).
 """
 
 from __future__ import annotations
@@ -62,12 +63,15 @@ class ServerState:
     faults: tuple[str, ...] = RANDOM_FAULTS
     seed: int = 0
     ignore_ranges: bool = False
+    misreport_range: bool = False
+    redirects: dict[str, str] = field(default_factory=dict)
     chunk_delay_s: float = 0.0
     stall_s: float = 5.0
     script: list[ScriptedFault] = field(default_factory=list)
     log: list[LoggedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: int = 0
+    connections: int = 0
 
     def decide(self, path: str, start: int | None, end: int | None) -> tuple[str | None, random.Random, int | None]:
         """(fault or None, a seeded Random for this request, a scripted cut point or None)."""
@@ -91,8 +95,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.state.lock:
+            self.state.connections += 1
+
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
+        if path in self.state.redirects:
+            return self._empty(302, LoggedRequest(path, None, None, False, 302),
+                               {"Location": self.state.redirects[path]})
         data = self.state.files.get(path)
         if data is None:
             return self._empty(404, LoggedRequest(path, None, None, False, 404))
@@ -118,13 +130,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "flip" and body:
             position = rng.randrange(len(body))
             body = body[:position] + bytes([body[position] ^ 0xFF]) + body[position + 1:]
+        self._append(entry)  # before anything is sent, so a client that saw the reply finds it in the log
         self.send_response(entry.status)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes")
         if not whole:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+            shift = int(self.state.misreport_range)
+            self.send_header("Content-Range", f"bytes {start + shift}-{end + shift}/{len(data)}")
         self.end_headers()
-        self._append(entry)
         if fault in ("drop", "truncate"):
             cut = rng.randrange(max(1, len(body))) if cut is None else cut
             self._write(body[:cut], entry)

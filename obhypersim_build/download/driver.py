@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from obhypersim_build.download.member import MemberTask, VerifiedCache, fetch_member, usable_partial_size
 from obhypersim_build.download.selection import FrameFilter, Selection, select_members, split_frames
-from obhypersim_build.download.transport import DownloadError, HttpClient, RetryPolicy
+from obhypersim_build.download.transport import DownloadError, HttpClient, RetryPolicy, read_until_agreement
 from obhypersim_build.download.zipindex import read_archive_index
 from obtoolkit.errors import OBToolkitError
 from obtoolkit.fileio import atomic_path, atomic_write_text
@@ -166,7 +166,7 @@ def download(request: DownloadRequest, *, policy: RetryPolicy | None = None, job
                 raise DownloadError(f"--split needs {SPLIT_CSV}: {split_failure[0]}")
             frames = _split_frames_from(request.out_root / SPLIT_CSV, request)
         cache = VerifiedCache(request.out_root, rehash=rehash)
-        plan = plan_download(client, request, cache, frames=frames, jobs=jobs)
+        plan = plan_download(client, request, cache, frames=frames, jobs=jobs, progress=progress)
         try:
             results = execute_plan(client, plan, cache, jobs=jobs, progress=progress)
         finally:
@@ -192,7 +192,8 @@ def preview(request: DownloadRequest, *, policy: RetryPolicy | None = None, jobs
         else:
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / SPLIT_CSV
-                path.write_bytes(client.fetch_whole(request.metadata_file_url(SPLIT_CSV)))
+                url = request.metadata_file_url(SPLIT_CSV)
+                path.write_bytes(read_until_agreement(client, lambda: client.fetch_whole(url), url))
                 frames = _split_frames_from(path, request)
     return plan_download(client, request, VerifiedCache(request.out_root, rehash=rehash), frames=frames, jobs=jobs)
 
@@ -205,8 +206,8 @@ def metadata_state(request: DownloadRequest) -> dict[str, str]:
 def fetch_metadata(client: HttpClient, request: DownloadRequest) -> list[FileResult]:
     """Fetch the camera-parameter and split CSVs into OUT_ROOT unless a readable copy is there.
 
-    A fetched file must be non-empty, as long as announced, and readable by the project's reader before it is
-    renamed onto its final name.
+    These tables have no published checksum: a fetched file must be as long as announced, read the same twice in
+    a row, be non-empty and be readable by the project's reader before it is renamed onto its final name.
     """
     results = []
     for name in METADATA_FILES:
@@ -215,7 +216,7 @@ def fetch_metadata(client: HttpClient, request: DownloadRequest) -> list[FileRes
             results.append(FileResult(name, "skipped", url))
             continue
         try:
-            data = client.fetch_whole(url)
+            data = read_until_agreement(client, lambda url=url: client.fetch_whole(url), url)
             if not data:
                 raise DownloadError(f"{url}: expected a non-empty CSV, got 0 bytes")
             with atomic_path(path) as tmp:
@@ -262,12 +263,14 @@ def choose_scenes(request: DownloadRequest, frames: dict[str, set[tuple[str, int
 
 
 def plan_download(client: HttpClient, request: DownloadRequest, cache: VerifiedCache, *,
-                  frames: dict[str, set[tuple[str, int]]] | None = None, jobs: int = 4) -> DownloadPlan:
+                  frames: dict[str, set[tuple[str, int]]] | None = None, jobs: int = 4,
+                  progress: bool = False) -> DownloadPlan:
     """Read every chosen scene's central directory (in parallel), select members and check local copies."""
     scenes = choose_scenes(request, frames)
     files: list[PlannedFile] = []
     failures: list[FileResult] = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
+            tqdm(total=len(scenes), unit="archive", desc="index", disable=not progress) as bar:
         futures = [pool.submit(_plan_scene, client, request, cache, scene,
                                _frame_filter(frames, scene)) for scene in scenes]
         for scene, future in zip(scenes, futures, strict=True):
@@ -275,6 +278,7 @@ def plan_download(client: HttpClient, request: DownloadRequest, cache: VerifiedC
                 files.extend(future.result())
             except DownloadError as error:
                 failures.append(FileResult(f"{scene}.zip", "failed", request.archive_url(scene), error=str(error)))
+            bar.update(1)
     return DownloadPlan(tuple(files), tuple(failures))
 
 

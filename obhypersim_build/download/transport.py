@@ -17,6 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from obtoolkit.errors import OBToolkitError
@@ -27,6 +28,7 @@ USER_AGENT = "obh-download (ob-hypersim)"
 _TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 _REDIRECT_STATUS = {301, 302, 303, 307, 308}
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+T = TypeVar("T")
 
 
 class DownloadError(OBToolkitError):
@@ -128,6 +130,28 @@ class Retrier:
     def progressed(self) -> None:
         """The last attempt moved forward (bytes were kept): start counting failures afresh."""
         self.failures = 0
+
+
+def read_until_agreement(client: HttpClient, read: Callable[[], T], what: str) -> T:
+    """Call `read` until two calls in a row return equal values, and return that value.
+
+    For what has no checksum to verify against (a ZIP central directory, the metadata CSVs): a byte corrupted in
+    transit then cannot pass unnoticed. A read that raises TransientError (e.g. bytes that do not parse) starts
+    over; disagreements and such failures count against the retry policy.
+    """
+    retrier, previous = client.retrier(), None
+    while True:
+        try:
+            value = read()
+        except TransientError as error:
+            previous = None
+            retrier.failed(error)
+            continue
+        if previous is not None and value == previous:
+            return value
+        if previous is not None:
+            retrier.failed(TransientError(f"{what}: two reads differ", kind="disagreement"))
+        previous = value
 
 
 class Body:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from obhypersim_build.download.transport import HttpClient, PermanentError, TransientError
+from obhypersim_build.download.transport import HttpClient, PermanentError, TransientError, read_until_agreement
 
 EOCD = struct.Struct("<IHHHHIIH")  # signature, disk, cd disk, entries here, entries, cd size, cd offset, comment len
 ZIP64_LOCATOR = struct.Struct("<IIQI")  # signature, disk with zip64 EOCD, zip64 EOCD offset, disks
@@ -238,19 +238,8 @@ def read_archive_index(client: HttpClient, url: str, *, tail_bytes: int = TAIL_B
     `tail_bytes` is the first suffix read (the default holds an EOCD with the longest comment plus the ZIP64
     records); a smaller one is widened to the default when the EOCD is not in it.
     """
-    retrier, previous = client.retrier(), None
-    while True:
-        try:
-            index = _read_index_once(client, url, tail_bytes)
-        except ZipFormatError as error:
-            previous = None
-            retrier.failed(error)
-            continue
-        if index == previous:
-            return index
-        if previous is not None:
-            retrier.failed(TransientError(f"{url}: two reads of the central directory differ", kind="zip_format"))
-        previous = index
+    return read_until_agreement(client, lambda: _read_index_once(client, url, tail_bytes),
+                                f"{url} (central directory)")
 
 
 def _read_index_once(client: HttpClient, url: str, tail_bytes: int) -> ArchiveIndex:

@@ -210,6 +210,19 @@ def test_a_corrupt_member_is_reported_and_never_written(source, archives, tmp_pa
     assert report["ok"] == len(expected_members(bytes(archive))) - 2 + 2  # members but the two, and the two CSVs
 
 
+def test_metadata_tables_survive_a_corrupted_reply(source, archives, tmp_path):
+    """The CSVs have no checksum: they are read until two reads agree, so one flipped byte cannot slip through."""
+    script = [ScriptedFault(lambda p, s, e: p.startswith(METADATA_PATH), "flip"),
+              ScriptedFault(lambda p, s, e: p.endswith("split_scene_v1.csv"), "flip")]
+    out = tmp_path / "hypersim"
+    with ArchiveServer(served_files(source, archives), script=script) as server:
+        report = download(request_for(server, out, scenes=["ai_001_001"]), policy=FAST, progress=False)
+        flipped = [e.path for e in server.log if e.fault == "flip"]
+    assert len(flipped) == 2 and report.count("failed") == 0
+    assert report.transfer["retry_kinds"]["disagreement"] >= 1
+    assert_identical(out, source, ["metadata_camera_parameters.csv", "metadata_images_split_scene_v1.csv"])
+
+
 def test_server_errors_are_clear_failures(source, archives, tmp_path):
     files = served_files(source, archives)
     with ArchiveServer(files, ignore_ranges=True) as server:

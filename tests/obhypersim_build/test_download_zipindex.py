@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import random
@@ -104,6 +105,9 @@ def test_local_header_mismatch_is_a_format_error():
         parse_local_header(header, first, "test.zip")
     with pytest.raises(ZipFormatError, match="signature"):
         parse_local_header(b"\0" * 64, first, "test.zip")
+    header = data[first.header_offset:first.header_offset + 200]
+    with pytest.raises(ZipFormatError, match="CRC-32"):  # a corrupted directory entry shows up here already
+        parse_local_header(header, dataclasses.replace(first, crc32=first.crc32 ^ 4), "test.zip")
 
 
 def test_corrupt_structures_are_format_errors():

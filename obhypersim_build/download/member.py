@@ -124,19 +124,20 @@ def _fill_partial(client: HttpClient, task: MemberTask, progress: ProgressCallba
     part.parent.mkdir(parents=True, exist_ok=True)
     have = start_have = usable_partial_size(part, member.compressed_size)
     data_offset, retrier = None, client.retrier()
+    combined = have == 0  # first try one request for the local header and the data together
     with open(part, "ab") as handle, _drop_if_empty(part):
         while have < member.compressed_size:
             before = have
             try:
-                if data_offset is None and have > 0:
-                    data_offset = _read_local_header(client, task)
-                    continue
-                if data_offset is None:
-                    body = client.open_range(task.url, member.header_offset,
-                                             member.guessed_data_offset + member.compressed_size - 1)
-                    with body:
+                if data_offset is None and combined:
+                    combined = False
+                    with client.open_range(task.url, member.header_offset,
+                                           member.guessed_data_offset + member.compressed_size - 1) as body:
                         data_offset = _header_from_body(body, task)
-                        have += _append(body, handle, member.compressed_size - have, client, progress)
+                        if data_offset is not None:
+                            have += _append(body, handle, member.compressed_size - have, client, progress)
+                elif data_offset is None:  # resuming a partial file, or a local header longer than guessed
+                    data_offset = _read_local_header(client, task)
                 else:
                     with client.open_range(task.url, data_offset + have,
                                            data_offset + member.compressed_size - 1) as body:
@@ -191,11 +192,17 @@ def _append(body: Body, handle, want: int, client: HttpClient, progress: Progres
     return appended
 
 
-def _header_from_body(body: Body, task: MemberTask) -> int:
-    """Read and check the local header at the start of a body; return the member's data offset."""
+def _header_from_body(body: Body, task: MemberTask) -> int | None:
+    """Read and check the local header at the start of a body; return the member's data offset.
+
+    None when the header's name and extra field run past the body (a local extra field much longer than the
+    central one, on a tiny member): the header is then read on its own.
+    """
     where = f"{task.url}: {task.member.name}"
     fixed = body.read_exact(LOCAL_HEADER.size)
     variable = local_header_lengths(fixed, task.member, where)
+    if variable > body.remaining:
+        return None
     return parse_local_header(fixed + body.read_exact(variable), task.member, where)
 
 

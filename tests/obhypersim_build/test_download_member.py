@@ -25,7 +25,8 @@ from obhypersim_build.download.zipindex import read_archive_index
 from .archive_server import ArchiveServer
 
 FAST = RetryPolicy(retries=4, timeout_s=5, backoff_s=0.001, backoff_max_s=0.01)
-PAYLOADS = {"ai_001_001/a.bin": os.urandom(3000), "ai_001_001/b.txt": b"hello " * 2000, "ai_001_001/e.txt": b""}
+PAYLOADS = {"ai_001_001/a.bin": os.urandom(3000), "ai_001_001/b.txt": b"hello " * 2000, "ai_001_001/e.txt": b"",
+            "ai_001_001/t.bin": b"abc"}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,11 @@ def archive() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as opened:
         for index, (name, data) in enumerate(PAYLOADS.items()):
-            opened.writestr(name, data, compress_type=zipfile.ZIP_STORED if index == 0 else zipfile.ZIP_DEFLATED)
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED if index in (0, 3) else zipfile.ZIP_DEFLATED
+            # t.bin: a local ZIP64 extra field (20 bytes) that the central entry lacks, longer than the member
+            with opened.open(info, "w", force_zip64=name.endswith("t.bin")) as handle:
+                handle.write(data)
     return buffer.getvalue()
 
 
@@ -44,13 +49,14 @@ def served(archive):
         yield server, client, read_archive_index(client, f"{server.url}/s.zip").by_name()
 
 
-def test_members_arrive_verified_and_atomically(served, tmp_path):
+def test_members_arrive_verified_and_atomically(served, tmp_path, archive):
     server, client, index = served
     for name, data in PAYLOADS.items():
         task = MemberTask(f"{server.url}/s.zip", index[name], tmp_path)
         assert fetch_member(client, task) == index[name].compressed_size
         assert task.target.read_bytes() == data and not task.partial.exists()
-    assert sorted(p.name for p in (tmp_path / "ai_001_001").iterdir()) == ["a.bin", "b.txt", "e.txt"]
+    assert sorted(p.name for p in (tmp_path / "ai_001_001").iterdir()) == ["a.bin", "b.txt", "e.txt", "t.bin"]
+    assert index["ai_001_001/t.bin"].extra_length == 0 and archive.count(b"t.bin\x01\x00\x10\x00") == 1
 
 
 def test_a_wrong_central_entry_never_produces_a_file(served, tmp_path):

@@ -29,9 +29,11 @@ from obhypersim_build.download.selection import (
     select_members,
 )
 from obhypersim_build.download.transport import (
+    Cancelled,
     DownloadError,
     HttpClient,
     PermanentError,
+    RetriesExhausted,
     RetryPolicy,
     TransientError,
 )
@@ -39,8 +41,9 @@ from obhypersim_build.download.zipindex import ArchiveIndex, ZipMember, read_arc
 
 __all__ = [
     "BUILD_DETAIL_FILES", "DEFAULT_BASE_URL", "DEFAULT_METADATA_URL", "DEFAULT_MODALITIES", "DETAIL_SETS",
-    "KNOWN_MODALITIES", "METADATA_FILES", "REPORT_NAME", "ArchiveIndex", "DownloadError", "DownloadPlan",
-    "DownloadReport", "DownloadRequest", "FileResult", "HttpClient", "MemberTask", "PermanentError", "PlannedFile",
-    "RetryPolicy", "Selection", "TransientError", "VerificationError", "ZipMember", "download", "fetch_member",
-    "metadata_state", "partial_path", "preview", "read_archive_index", "select_members",
+    "KNOWN_MODALITIES", "METADATA_FILES", "REPORT_NAME", "ArchiveIndex", "Cancelled", "DownloadError",
+    "DownloadPlan", "DownloadReport", "DownloadRequest", "FileResult", "HttpClient", "MemberTask", "PermanentError",
+    "PlannedFile", "RetriesExhausted", "RetryPolicy", "Selection", "TransientError", "VerificationError",
+    "ZipMember", "download", "fetch_member", "metadata_state", "partial_path", "preview", "read_archive_index",
+    "select_members",
 ]

@@ -30,6 +30,7 @@ from obtoolkit.fileio import atomic_path, atomic_write_text
 from obtoolkit.hypersim.camera import read_camera_parameters
 from obtoolkit.hypersim.layout import CAMERA_PARAMETERS_CSV, SCENE_PATTERN, SPLIT_CSV
 from obtoolkit.hypersim.metadata import read_split_csv
+from obtoolkit.provenance import git_sha, package_version
 
 DEFAULT_BASE_URL = "https://docs-assets.developer.apple.com/ml-research/datasets/hypersim/v1/scenes"
 DEFAULT_METADATA_URL = "https://raw.githubusercontent.com/apple/ml-hypersim/main"
@@ -137,6 +138,7 @@ class DownloadReport:
     results: tuple[FileResult, ...]
     transfer: dict
     seconds: float
+    settings: dict = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.results)
@@ -148,7 +150,7 @@ class DownloadReport:
     def as_dict(self) -> dict:
         return {"ok": self.count("ok"), "skipped": self.count("skipped"), "failed": self.count("failed"),
                 "bytes_fetched": sum(r.bytes_fetched for r in self.results), "seconds": round(self.seconds, 3),
-                "transfer": self.transfer, "failures": [asdict(r) for r in self.failed]}
+                "transfer": self.transfer, "failures": [asdict(r) for r in self.failed], "settings": self.settings}
 
 
 def download(request: DownloadRequest, *, policy: RetryPolicy | None = None, jobs: int = 4, progress: bool = True,
@@ -172,9 +174,17 @@ def download(request: DownloadRequest, *, policy: RetryPolicy | None = None, job
         finally:
             cache.save()
     report = DownloadReport((*metadata, *plan.failures, *results), client.stats.as_dict(),
-                            time.perf_counter() - start)
+                            time.perf_counter() - start, run_settings(request, client.policy, jobs))
     write_report(report, request.out_root / REPORT_NAME)
     return report
+
+
+def run_settings(request: DownloadRequest, policy: RetryPolicy, jobs: int) -> dict:
+    """What the run was asked to do and what ran it (for the report): request, retry policy, version, git SHA."""
+    request_dict = asdict(request)
+    request_dict["out_root"] = str(request.out_root)
+    return {"request": request_dict, "policy": asdict(policy), "jobs": jobs, "package_version": package_version(),
+            "git_sha": git_sha()}
 
 
 def preview(request: DownloadRequest, *, policy: RetryPolicy | None = None, jobs: int = 4,

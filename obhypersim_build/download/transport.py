@@ -165,6 +165,7 @@ class Body:
 
     @property
     def remaining(self) -> int | None:
+        """Bytes of the body not read yet (None when the server did not announce a length)."""
         return None if self.length is None else self.length - self.received
 
     def read(self, size: int = CHUNK_BYTES) -> bytes:
@@ -204,7 +205,7 @@ class Body:
 
     def close(self) -> None:
         """Give the connection back for reuse when the body was read to its announced end; otherwise close it."""
-        if self.remaining == 0:
+        if self.remaining == 0 and not self._response.length:  # nothing unread, by our count and by http.client's
             self._response.close()
         else:
             self._client.drop_connection(self._key)
@@ -227,6 +228,7 @@ class HttpClient:
         self._local = threading.local()
 
     def retrier(self) -> Retrier:
+        """A fresh failure counter for one piece of work, sharing this client's policy, stats and stop flag."""
         return Retrier(self.policy, self.stats, self.stop)
 
     def open_range(self, url: str, start: int, end: int) -> Body:
@@ -277,15 +279,17 @@ class HttpClient:
                 retrier.failed(error)
 
     def _with_retries(self, open_at: Callable[[int], Body], size: int) -> bytes:
+        """Read `size` bytes, reopening at the first missing byte after each transient failure."""
         retrier, parts, have = self.retrier(), [], 0
         while have < size:
+            before = have
             try:
                 with open_at(have) as body:
                     while data := body.read():
                         parts.append(data)
                         have += len(data)
             except TransientError as error:
-                if parts:
+                if have > before:
                     retrier.progressed()
                 retrier.failed(error)
         return b"".join(parts)
@@ -293,11 +297,13 @@ class HttpClient:
     # -- connections -----------------------------------------------------------------------------------------------
 
     def _connections(self) -> dict[tuple[str, str], http.client.HTTPConnection]:
+        """This thread's open connections by (scheme, host:port)."""
         if not hasattr(self._local, "connections"):
             self._local.connections = {}
         return self._local.connections
 
     def _connection(self, key: tuple[str, str]) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's connection to a host, and whether it was open already (kept alive)."""
         connections = self._connections()
         if key in connections:
             return connections[key], True
@@ -335,7 +341,11 @@ class HttpClient:
             if response.status not in _REDIRECT_STATUS:
                 return key, response, url
             location = response.getheader("Location")
-            response.read()
+            try:
+                response.read()
+            except (OSError, http.client.HTTPException) as error:
+                self.drop_connection(key)
+                raise _network_error(url, error) from error
             if not location:
                 raise PermanentError(f"{url}: redirect {response.status} without a Location header")
             url = urljoin(url, location)

@@ -121,6 +121,7 @@ def test_download_is_complete_identical_and_feeds_generate(source, archives, tmp
     assert (report.count("ok"), report.count("failed")) == (len(wanted) + 2, 0)
     saved = json.loads((out / "download_report.json").read_text())
     assert saved["ok"] == len(wanted) + 2 and saved["failed"] == 0 and saved["failures"] == []
+    assert saved["settings"]["request"]["scenes"] == list(SCENES) and saved["settings"]["package_version"]
     assert not any(p.name.endswith(".part") or ".tmp." in p.name for p in out.rglob("*"))
     summary = generate(out, tmp_path / "labels", progress=False)
     assert (summary.n_frames, summary.n_ok, summary.n_failed) == (6, 6, 0)

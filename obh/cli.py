@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "obh.cmd_data",
     "obh.cmd_evaluate",
     "obh.cmd_build",
+    "obh.cmd_download",
 )
 
 

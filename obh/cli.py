@@ -16,6 +16,7 @@ def main() -> None:
 # Each module defines click commands and lists them in COMMANDS.
 COMMAND_MODULES = (
     "obh.cmd_data",
+    "obh.cmd_model",
 )
 
 

@@ -182,8 +182,9 @@ class MultiScaleStripFusion(nn.Module):
         self.project = ConvBNReLU(3 * channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        short = F.relu(self.horizontal_short(x) + self.vertical_short(x), inplace=True)
-        long = F.relu(self.horizontal_long(x) + self.vertical_long(x), inplace=True)
+        # in-place sums on fresh BatchNorm outputs (BatchNorm's backward does not need them): fewer allocations
+        short = F.relu(self.horizontal_short(x).add_(self.vertical_short(x)), inplace=True)
+        long = F.relu(self.horizontal_long(x).add_(self.vertical_long(x)), inplace=True)
         return self.project(torch.cat([short, self.square(x), long], dim=1))
 
 

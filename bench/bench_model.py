@@ -172,7 +172,7 @@ def _once(step: Callable[[], None]) -> tuple[float, float]:
 def bench_gpu(args: argparse.Namespace) -> None:
     """modot_swin_large_w7 at 320x320, batch 8 on CUDA: fp32 and bf16 autocast, channels-last inputs."""
     device = torch.device("cuda")
-    model = build_modot("modot_swin_large_w7", max_depth=args.max_depth).to(device)
+    model = build_modot("modot_swin_large_w7", max_depth=args.max_depth).to(device, memory_format=torch.channels_last)
     images = torch.randn(8, 3, 320, 320, device=device).contiguous(memory_format=torch.channels_last)
     print("| precision | forward ms | fwd+bwd ms | images/s (fwd+bwd) | peak memory GiB |")
     print("|---|---|---|---|---|")

@@ -6,6 +6,7 @@ Every variant has a full name, e.g. `modot_swin_large_w7` (the paper's configura
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,13 +64,14 @@ def get_variant(name: str) -> ModotVariant:
 
 
 def build_modot(variant: str, *, max_depth: float, encoder_weights: str | Path | None = None,
-                **options: Any) -> nn.Module:
+                drop_path_rate: float | None = None, **options: Any) -> nn.Module:
     """Build a registered MoDOT variant (randomly initialised unless `encoder_weights` is given).
 
     Args:
         variant: a key of `MODOT_VARIANTS`.
         max_depth: depth output scale (sigmoid x max_depth), in the training data's depth units.
         encoder_weights: optional local ImageNet Swin checkpoint (`.pth` or `.safetensors`), loaded non-strictly.
+        drop_path_rate: the encoder's stochastic depth; None keeps the variant's (0.3, as the official code).
         options: keyword options of `Modot` (e.g. `side_head_relu=False`); for SSR variants also `stage1_mode`.
 
     Returns:
@@ -79,7 +81,10 @@ def build_modot(variant: str, *, max_depth: float, encoder_weights: str | Path |
     stage1_mode = options.pop("stage1_mode", None)
     if stage1_mode is not None and not spec.ssr:
         raise TypeError(f"{variant}: stage1_mode only applies to SSR variants")
-    encoder = SwinTransformer.from_config(spec.encoder_config)
+    encoder_config = spec.encoder_config
+    if drop_path_rate is not None:
+        encoder_config = dataclasses.replace(encoder_config, drop_path_rate=drop_path_rate)
+    encoder = SwinTransformer.from_config(encoder_config)
     if encoder_weights is not None:
         load_pretrained_swin(encoder, encoder_weights)
     model = Modot(encoder=encoder, max_depth=max_depth, crf_dims=spec.crf_dims, crf_heads=spec.crf_heads,

@@ -39,7 +39,7 @@ class SwinConfig:
     depths: tuple[int, ...]
     num_heads: tuple[int, ...]
     window_size: int
-    drop_path_rate: float = 0.3  # MoDOT's setting (the Swin paper uses 0.2 for ImageNet-1k tiny)
+    drop_path_rate: float = 0.3  # MoDOT uses 0.3 for every Swin size
     mlp_ratio: float = 4.0
 
     @property

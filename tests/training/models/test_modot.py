@@ -37,6 +37,16 @@ def test_ssr_parameter_counts():
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == 413_890
 
 
+def test_build_options():
+    model = build_modot("modot_swin_tiny_w7", max_depth=10.0, drop_path_rate=0.0, side_head_relu=False)
+    assert all(block.drop_path.p == 0.0 for stage in model.encoder.layers for block in stage.blocks)
+    assert not model.ob_decoder.side_heads[0].relu
+    ssr = build_modot("modot_ssr_swin_tiny_w7", max_depth=10.0, stage1_mode="train")
+    assert ssr.stage1_mode == "train" and ssr.stage1.training
+    with pytest.raises(TypeError, match="stage1_mode"):
+        build_modot("modot_swin_tiny_w7", max_depth=10.0, stage1_mode="train")
+
+
 def test_registry_has_every_size_and_window():
     for size in ("tiny", "small", "base", "large"):
         for window in (7, 12):

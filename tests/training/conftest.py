@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from training.models import registry, swin
 from training.models.modot import Modot
@@ -29,8 +28,3 @@ def toy_variants(monkeypatch) -> tuple[str, str]:
         variant = ModotVariant(name=name, encoder="swin_toy_w7", ssr=ssr, official_encoder=None, **TOY_DECODER)
         monkeypatch.setitem(registry.MODOT_VARIANTS, name, variant)
     return "modot_toy", "modot_ssr_toy"
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "obh.cmd_evaluate",
     "obh.cmd_build",
     "obh.cmd_download",
+    "obh.cmd_model",
 )
 
 

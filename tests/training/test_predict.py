@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from obtoolkit.errors import FormatError, MissingFileError
+from training.checkpoints import save_model_checkpoint
+from training.models import build_modot
+from training.predict import (
+    find_images,
+    fuse_flipped_depth,
+    image_to_tensor,
+    predict_tensor,
+    run_predict,
+)
+
+
+@pytest.fixture
+def toy_checkpoint(tmp_path, toy_variants):
+    variant, _ = toy_variants
+    model = build_modot(variant, max_depth=10.0).eval()
+    path = save_model_checkpoint(tmp_path / "toy.pt", model, variant=variant, max_depth=10.0, depth_unit_m=3.05)
+    return path, model
+
+
+def _write_images(folder, sizes):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate(sizes):
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(folder / f"img{i}.png")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_predict_writes_pictures_and_raw_arrays(tmp_path, toy_checkpoint):
+    checkpoint, model = toy_checkpoint
+    images = _write_images(tmp_path / "images", [(40, 52), (33, 47)])
+    written = run_predict(checkpoint, images, tmp_path / "out", flip_tta=True, save_raw=True, progress=False)
+    names = sorted(p.name for p in written)
+    assert names == sorted(f"img{i}_{kind}" for i in (0, 1) for kind in
+                           ("depth.png", "boundary.png", "overlay.png", "depth_m.npy", "boundary.npy"))
+    depth_m = np.load(tmp_path / "out" / "img1_depth_m.npy")
+    probability = np.load(tmp_path / "out" / "img1_boundary.npy")
+    assert depth_m.shape == probability.shape == (33, 47) and depth_m.dtype == np.float32
+    rgb = np.asarray(Image.open(images / "img1.png"))
+    depth, expected_probability = predict_tensor(model, image_to_tensor(rgb), flip_tta=True)
+    np.testing.assert_allclose(depth_m, depth[0, 0].numpy() * 3.05, rtol=1e-6)
+    np.testing.assert_allclose(probability, expected_probability[0, 0].numpy(), rtol=1e-6)
+    grey = np.asarray(Image.open(tmp_path / "out" / "img1_boundary.png"))
+    assert grey.shape == (33, 47) and abs(int(grey[5, 5]) - round(probability[5, 5] * 255)) <= 1
+    assert np.asarray(Image.open(tmp_path / "out" / "img0_depth.png")).shape == (40, 52, 3)
+
+
+def test_predict_single_image_without_extras(tmp_path, toy_checkpoint):
+    checkpoint, _ = toy_checkpoint
+    images = _write_images(tmp_path / "images", [(24, 30)])
+    written = run_predict(checkpoint, images / "img0.png", tmp_path / "out", progress=False)
+    assert sorted(p.name for p in written) == ["img0_boundary.png", "img0_depth.png", "img0_overlay.png"]
+
+
+def test_flip_fusion_uses_each_prediction_at_its_border():
+    plain, mirrored_back = torch.full((1, 1, 2, 101), 2.0), torch.full((1, 1, 2, 101), 4.0)
+    fused = fuse_flipped_depth(plain, mirrored_back)[0, 0, 0]
+    assert fused[0] == 4.0 and fused[-1] == 2.0 and fused[50] == 3.0
+
+
+def test_image_to_tensor_normalises_like_imagenet():
+    rgb = np.zeros((2, 3, 3), dtype=np.uint8)
+    rgb[..., 0] = 255
+    x = image_to_tensor(rgb)
+    assert x.shape == (1, 3, 2, 3)
+    torch.testing.assert_close(x[0, :, 0, 0], torch.tensor([(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225]))
+
+
+def test_find_images_errors(tmp_path):
+    with pytest.raises(MissingFileError, match="nowhere"):
+        find_images(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MissingFileError, match="empty"):
+        find_images(tmp_path / "empty")
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(FormatError, match="a.txt"):
+        find_images(tmp_path / "a.txt")
+    twins = tmp_path / "twins"
+    twins.mkdir()
+    for suffix in (".png", ".jpg"):
+        Image.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)).save(twins / f"a{suffix}")
+    with pytest.raises(FormatError, match="several files named a"):
+        find_images(twins)

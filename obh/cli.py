@@ -7,7 +7,19 @@ import click
 from obtoolkit.provenance import package_version
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _Group(click.Group):
+    """Errors the library raises on purpose (bad input, bad config) are printed as one clear line, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from obtoolkit.errors import OBToolkitError
+
+        try:
+            return super().invoke(ctx)
+        except OBToolkitError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_version(), prog_name="obh")
 def main() -> None:
     """OB-Hypersim toolkit: Hypersim reading, occlusion-boundary labels, generation, MoDOT training."""
@@ -20,6 +32,7 @@ COMMAND_MODULES = (
     "obh.cmd_build",
     "obh.cmd_download",
     "obh.cmd_model",
+    "obh.cmd_train",
 )
 
 

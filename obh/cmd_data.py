@@ -36,12 +36,14 @@ def synth(out: Path, scenes: int, frames: int, seed: int, cameras: int, width: i
 
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the demo's scene and pictures (default: a temporary folder).")
-def demo(out_dir: Path | None) -> None:
-    """Run the whole story on a small synthetic scene and write pictures."""
+              help="Folder for the demo's data, run and report (default: a temporary folder).")
+@click.option("--train-steps", type=click.IntRange(min=1), default=None,
+              help="Training steps (default: configs/demo_cpu.yaml's, a few hundred).")
+def demo(out_dir: Path | None, train_steps: int | None) -> None:
+    """The whole story on synthetic data: synth, labels, validation, manifest, training, evaluation, report."""
     from obh.demo import run_demo
 
-    run_demo(out_dir)
+    run_demo(out_dir, train_steps=train_steps)
 
 
 COMMANDS = [synth, demo]

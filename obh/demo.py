@@ -1,8 +1,10 @@
 """`obh demo`: the bundled end-to-end run on synthetic data.
 
 synth -> generate (labels) -> validate -> manifest stats -> agreement with the meshes' reference boundaries ->
-pictures. Everything goes through the same functions as the individual commands; the output folder holds the
-synthetic Hypersim tree, the labelled OB-Hypersim tree with its manifest, the validation report and the pictures.
+train a compact MoDOT on the CPU (configs/demo_cpu.yaml) -> evaluate it against an untrained one on the test split
+-> a report folder with pictures. Everything goes through the same functions as the individual commands; the output
+folder holds the synthetic Hypersim tree, the labelled OB-Hypersim tree with its manifest, the training run and the
+report (`report/index.html`).
 """
 
 from __future__ import annotations
@@ -13,36 +15,47 @@ from pathlib import Path
 
 import click
 import numpy as np
+import torch
 
-DEMO_HEIGHT, DEMO_WIDTH, DEMO_SCENES, DEMO_FRAMES, DEMO_SEED = 192, 256, 2, 2, 0
+DEMO_HEIGHT, DEMO_WIDTH, DEMO_SCENES, DEMO_FRAMES, DEMO_SEED = 192, 256, 4, 4, 0
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo_cpu.yaml"
 
 
-def run_demo(out_dir: Path | None) -> Path:
-    """Run every step into `out_dir` (a new temporary folder when None); returns the contact sheet's path."""
+def run_demo(out_dir: Path | None, *, train_steps: int | None = None) -> Path:
+    """Run every step into `out_dir` (a new temporary folder when None); returns the report's index page.
+
+    `train_steps` overrides the demo config's number of training steps (the tests use a handful).
+    """
     out = Path(tempfile.mkdtemp(prefix="obh_demo_")) if out_dir is None else Path(out_dir)
     start = time.perf_counter()
     hypersim, labels = out / "hypersim", out / "ob_hypersim"
-    _step(f"1/5 synthetic Hypersim scenes ({DEMO_SCENES} x {DEMO_WIDTH}x{DEMO_HEIGHT}) -> {hypersim}")
+    _step(f"1/7 synthetic Hypersim scenes ({DEMO_SCENES} x {DEMO_WIDTH}x{DEMO_HEIGHT}) -> {hypersim}")
     from obtoolkit.synth.generate import make_synthetic_dataset
 
     scenes = make_synthetic_dataset(hypersim, scenes=DEMO_SCENES, frames=DEMO_FRAMES, seed=DEMO_SEED,
                                     height=DEMO_HEIGHT, width=DEMO_WIDTH)
-    _step(f"2/5 occlusion-boundary labels -> {labels}")
+    _step(f"2/7 occlusion-boundary labels -> {labels}")
     from obhypersim_build.run import generate
 
     summary = generate(hypersim, labels, jobs=1)
     click.echo(f"    {summary.n_ok} frames ok, {summary.n_failed} failed, {summary.frames_per_second:.1f} frames/s")
-    _step("3/5 validation")
+    _step("3/7 validation")
     _validate(labels, hypersim)
-    _step("4/5 manifest statistics and agreement with the mesh reference")
+    _step("4/7 manifest statistics and agreement with the mesh reference")
     from obhypersim_build.manifest_tools import format_stats, manifest_frame, stats_tables
 
     click.echo(format_stats(stats_tables(manifest_frame(summary.manifest_path))))
     _agreement(hypersim)
-    _step("5/5 pictures")
-    sheet = _contact_sheet(hypersim, labels, scenes, out)
-    click.echo(f"done in {time.perf_counter() - start:.0f} s; contact sheet: {sheet}")
-    return sheet
+    report = out / "report"
+    _contact_sheet(hypersim, labels, scenes, report)
+    _step("5/7 training a compact MoDOT on the CPU (configs/demo_cpu.yaml)")
+    run_dir = _train(labels, out, train_steps)
+    _step("6/7 evaluation on the test split: trained vs untrained")
+    results = _evaluate(run_dir, labels, report)
+    _step("7/7 report")
+    index = _report(report, results)
+    click.echo(f"done in {time.perf_counter() - start:.0f} s; report: {index}")
+    return index
 
 
 def _step(text: str) -> None:
@@ -80,6 +93,7 @@ def _agreement(hypersim: Path) -> None:
 
 
 def _contact_sheet(hypersim: Path, labels: Path, scenes: list[str], out: Path) -> Path:
+    """Labels of the first frame of each scene: RGB, labels, orientation, arrows, depth, normals, ids, reference."""
     from obhypersim_build.pictures import frame_tiles
     from obtoolkit.hypersim import HypersimLayout, list_cameras, list_frames, read_frame_geometry
     from obtoolkit.synth.reference import read_reference
@@ -96,4 +110,90 @@ def _contact_sheet(hypersim: Path, labels: Path, scenes: list[str], out: Path) -
             ("semantic_instance", ids_to_rgb(geometry.semantic_instance, invalid_below=1)),
             ("mesh reference OBs", boundary_overlay(rgb, read_reference(hypersim, frame).occluder_class())),
         ]
-    return save_png(out / "contact_sheet.png", contact_sheet(tiles, columns=8))
+    return save_png(out / "labels.png", contact_sheet(tiles, columns=8))
+
+
+def _train(labels: Path, out: Path, train_steps: int | None) -> Path:
+    from training.config import load_train_config
+    from training.run_log import read_log
+    from training.train import train
+
+    overrides = [f"data.root={labels}", f"run_dir={out / 'runs'}"]
+    if train_steps is not None:
+        overrides += [f"schedule.max_steps={train_steps}", f"schedule.val_every={train_steps}",
+                      f"schedule.checkpoint_every={train_steps}", "schedule.log_every=1"]
+    run_dir = train(load_train_config(DEMO_CONFIG, overrides))
+    records = read_log(run_dir, "train")
+    first, last = records[0], records[-1]
+    click.echo(f"    depth loss {first['loss_depth']:.3f} -> {last['loss_depth']:.3f}, boundary loss "
+               f"{first['loss_boundary']:.3f} -> {last['loss_boundary']:.3f} over {last['step']} steps; run: {run_dir}")
+    return run_dir
+
+
+def _evaluate(run_dir: Path, labels: Path, report: Path) -> dict:
+    """Evaluate the trained checkpoint and an untrained model of the same variant on the test split."""
+    from training.checkpoints import load_model_checkpoint
+    from training.data import DataConfig, ObHypersimDataset
+    from training.evaluate import evaluate_model, write_evaluation
+    from training.models import build_modot
+
+    trained, info = load_model_checkpoint(run_dir / "checkpoints" / "last.pt")
+    untrained = build_modot(info.variant, max_depth=info.max_depth)
+    dataset = ObHypersimDataset(DataConfig(root=labels, split="test", depth_scale=info.depth_unit_m, augment=None))
+    results = {}
+    for name, model in (("trained", trained), ("untrained", untrained)):
+        result = evaluate_model(model, dataset, device=torch.device("cpu"), depth_unit_m=info.depth_unit_m)
+        write_evaluation(result, report / name, extra={"model": name, "checkpoint": str(run_dir)})
+        results[name] = result
+        summary = result.summary()
+        click.echo(f"    {name:>9}: AbsRel {summary['depth/abs_rel']:.3f}, delta1 {summary['depth/delta1']:.3f}, "
+                   f"boundary ODS F {summary['boundary/ods_f']:.3f}, AP {summary['boundary/ap']:.3f}")
+    _prediction_pictures(trained, dataset, report / "predictions.png")
+    return results
+
+
+def _prediction_pictures(model, dataset, path: Path) -> Path:
+    from obtoolkit.viz import contact_sheet, depth_to_rgb, gray_to_rgb, save_png
+    from training.augment import IMAGENET_MEAN, IMAGENET_STD
+    from training.predict import predict_tensor
+
+    tiles = []
+    for position in range(min(3, len(dataset))):
+        sample = dataset[position]
+        depth, probability = predict_tensor(model.eval(), sample.image[None], flip_tta=False)
+        rgb = ((sample.image.numpy().transpose(1, 2, 0) * IMAGENET_STD + IMAGENET_MEAN) * 255).clip(0, 255)
+        valid = sample.valid[0].numpy()
+        scale = float(sample.depth[0].numpy()[valid].max())
+        record = dataset.records[position]
+        tiles += [(f"{record.scene}/{record.camera}/{record.frame:04d}", rgb.astype(np.uint8)),
+                  ("ground-truth OB", gray_to_rgb(sample.boundary[0].numpy())),
+                  ("predicted OB probability", gray_to_rgb(probability[0, 0].numpy())),
+                  ("ground-truth depth", depth_to_rgb(sample.depth[0].numpy(), valid, vmax=scale)),
+                  ("predicted depth", depth_to_rgb(depth[0, 0].numpy(), None, vmax=scale))]
+    return save_png(path, contact_sheet(tiles, columns=5))
+
+
+def _report(report: Path, results: dict) -> Path:
+    """report/index.html: the pictures and the numbers, trained vs untrained."""
+    import html
+
+    from obtoolkit.fileio import atomic_write_text
+    from obtoolkit.metrics.report import plot_pr_curve
+
+    curves = {name: r.boundary.boundary.curve for name, r in results.items()}
+    ods = {name: (r.boundary.boundary.ods.recall, r.boundary.boundary.ods.precision) for name, r in results.items()}
+    plot_pr_curve(report / "pr_curves.png", curves, ods)
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{value:.3f}</td>" for value in (
+            s["depth/abs_rel"], s["depth/rmse_m"], s["depth/delta1"], s["boundary/ods_f"], s["boundary/ois_f"],
+            s["boundary/ap"])) + "</tr>"
+        for name, s in ((n, r.summary()) for n, r in results.items()))
+    page = ("<!doctype html><meta charset=utf-8><title>obh demo</title><h1>obh demo</h1>"
+            "<h2>Test split: trained vs untrained</h2><table border=1 cellpadding=4><tr><th>model</th><th>AbsRel</th>"
+            "<th>RMSE (m)</th><th>&delta;1</th><th>ODS F</th><th>OIS F</th><th>AP</th></tr>" + rows + "</table>"
+            "<h2>Boundary precision-recall</h2><img src=pr_curves.png>"
+            "<h2>Predictions of the trained model</h2><img src=predictions.png style='max-width:100%'>"
+            "<h2>Labels (generated, and the mesh reference)</h2><img src=labels.png style='max-width:100%'>"
+            "<p>Metrics per model: trained/metrics.json, untrained/metrics.json.</p>")
+    atomic_write_text(report / "index.html", page)
+    return report / "index.html"

@@ -47,6 +47,13 @@ def depth_to_rgb(distance_m: np.ndarray, valid_mask: np.ndarray | None = None, *
     return rgb
 
 
+def gray_to_rgb(values: np.ndarray, vmin: float = 0.0, vmax: float = 1.0) -> np.ndarray:
+    """A scalar map (H, W) such as a probability, clipped to [vmin, vmax], as a grey uint8 (H, W, 3) picture."""
+    values = check_array("values", np.asarray(values), shape=(None, None), kind="fiub").astype(np.float64)
+    scaled = np.clip((np.nan_to_num(values, nan=vmin) - vmin) / max(vmax - vmin, 1e-12), 0.0, 1.0)
+    return np.repeat(np.round(scaled * 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
 def normals_to_rgb(normals_hwc: np.ndarray, valid_mask: np.ndarray | None = None) -> np.ndarray:
     """Unit normals (H, W, 3) to uint8 RGB as (n + 1) / 2 (Hypersim's preview convention); invalid pixels grey."""
     normals = np.asarray(check_array("normals_hwc", np.asarray(normals_hwc), shape=(None, None, 3), kind="f"),

@@ -67,7 +67,8 @@ class Sample(NamedTuple):
 
     image: float32 (3, H, W) ImageNet-normalised RGB; depth: float32 (1, H, W) in network units, 0 where invalid;
     valid: bool (1, H, W) finite depth > 0; boundary: float32 (1, H, W) 0/1 target; theta: float32 (1, H, W)
-    orientation in radians, NaN where undefined (all NaN unless requested); index: int64, the frame's row.
+    orientation in radians, NaN where undefined (all NaN unless requested); index: int64, the frame's row;
+    skipped: int64, how many failing samples this one replaced (on_error "skip"; counted even in worker processes).
     """
 
     image: torch.Tensor
@@ -76,6 +77,7 @@ class Sample(NamedTuple):
     boundary: torch.Tensor
     theta: torch.Tensor
     index: torch.Tensor
+    skipped: torch.Tensor
 
 
 def select_records(config: DataConfig) -> list[FrameRecord]:
@@ -133,7 +135,7 @@ class ObHypersimDataset(Dataset):
         for offset in range(attempts):
             position = (index + offset) % len(self.records)
             try:
-                return self._load(position)
+                return self._load(position)._replace(skipped=torch.tensor(offset, dtype=torch.int64))
             except (OBToolkitError, OSError, ValueError) as error:
                 record = self.records[position]
                 message = f"{record.scene}/{record.camera}/{record.frame:04d}: {error}"
@@ -158,6 +160,9 @@ class ObHypersimDataset(Dataset):
         distance = read_hdf5_dataset(root / record.depth_path, what=f"depth of {frame}", kind="f").astype(np.float32)
         if distance.shape != image.shape[:2]:
             raise FormatError(root / record.depth_path, f"size {image.shape[:2]} like the RGB", str(distance.shape))
+        with np.errstate(invalid="ignore"):
+            if not np.any(np.isfinite(distance) & (distance > 0)):
+                raise FormatError(root / record.depth_path, f"some valid depth in {frame}", "no finite depth > 0")
         if self.config.depth == "planar":
             distance = distance * self._axis_cosines(record.scene, distance.shape)
         depth = distance / self.config.depth_scale
@@ -203,4 +208,5 @@ class ObHypersimDataset(Dataset):
             boundary=channel(arrays["boundary"]),
             theta=channel(theta),
             index=torch.tensor(position, dtype=torch.int64),
+            skipped=torch.tensor(0, dtype=torch.int64),
         )

@@ -42,10 +42,17 @@ def test_synth_rejects_bad_sizes(tmp_path):
 
 @needs_open3d
 def test_demo_writes_a_contact_sheet(tmp_path):
-    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--train-steps", "2"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "contact_sheet.png").is_file() and "contact_sheet.png" in result.output
+    assert (tmp_path / "report" / "index.html").is_file() and "index.html" in result.output
+    for picture in ("labels.png", "predictions.png", "pr_curves.png", "trained/metrics.json"):
+        assert (tmp_path / "report" / picture).is_file(), picture
     assert (tmp_path / "hypersim" / "ai_900_001").is_dir()
     assert (tmp_path / "ob_hypersim" / "manifest.parquet").is_file()
     assert (tmp_path / "ob_hypersim" / "validation_report.json").is_file()
     assert "0 failed" in result.output and "labels vs mesh reference" in result.output
+
+
+def test_library_errors_are_one_clear_line(tmp_path):
+    result = CliRunner().invoke(main, ["train", "optim.lrr=1"])
+    assert result.exit_code != 0 and "unknown key" in result.output and "Traceback" not in result.output

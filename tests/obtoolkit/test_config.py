@@ -73,3 +73,10 @@ def test_override_syntax_errors():
 
 def test_hash_depends_on_values():
     assert config_hash(Outer(name="a")) != config_hash(Outer(name="b"))
+
+
+def test_float_literals_without_a_dot_are_floats():
+    cfg = load_config(Inner, None, ["tau_m=1e-4"])
+    assert cfg.tau_m == 1e-4
+    with pytest.raises(ConfigError, match="tau_m"):
+        load_config(Inner, None, ["tau_m=abc"])

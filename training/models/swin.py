@@ -59,6 +59,8 @@ SWIN_VARIANTS: dict[str, SwinConfig] = {
     for size, (embed_dim, depths, heads) in _SIZES.items()
     for window in (7, 12)
 }
+# Not a published Swin size: a compact encoder for CPU demos and smoke runs (no ImageNet checkpoint exists).
+SWIN_VARIANTS["swin_nano_w7"] = SwinConfig(32, (2, 2, 2, 2), (1, 2, 4, 8), 7, drop_path_rate=0.1)
 
 
 # ----------------------------------------------------------------------------------------------------------------

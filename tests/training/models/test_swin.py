@@ -139,7 +139,8 @@ def test_drop_path_rule_is_linear_over_all_blocks():
 
 
 def test_variants_registry():
-    assert set(SWIN_VARIANTS) == {f"swin_{s}_w{w}" for s in ("tiny", "small", "base", "large") for w in (7, 12)}
+    published = {f"swin_{s}_w{w}" for s in ("tiny", "small", "base", "large") for w in (7, 12)}
+    assert set(SWIN_VARIANTS) == published | {"swin_nano_w7"}  # nano: the compact CPU-demo encoder
     assert SWIN_VARIANTS["swin_large_w12"].stage_channels == (192, 384, 768, 1536)
     assert SWIN_VARIANTS["swin_base_w7"].num_heads == (4, 8, 16, 32)
 

@@ -1,0 +1,52 @@
+"""Commands of the training pipeline: train and evaluate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command(context_settings={"ignore_unknown_options": False})
+@click.option("--config", "config_path", type=_EXISTING_FILE, help="Training config (configs/*.yaml).")
+@click.argument("overrides", nargs=-1, metavar="[SECTION.KEY=VALUE]...")
+def train(config_path, overrides):
+    """Train MoDOT from a manifest (resumable: rerun the same command to continue). Distributed: run it under
+    `torchrun --nproc_per_node=N -m obh train ...`."""
+    from training.config import load_train_config
+    from training.train import train as run_train
+
+    config = load_train_config(config_path, list(overrides))
+    run_dir = run_train(config)
+    click.echo(f"run folder: {run_dir}")
+
+
+@click.command()
+@click.argument("checkpoint", type=_EXISTING_FILE)
+@click.option("--manifest", type=_EXISTING_FILE, help="Manifest (default: DATA_ROOT/manifest.parquet).")
+@click.option("--root", "data_root", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Dataset root the manifest's paths are relative to.")
+@click.option("--split", default="test", show_default=True, help="Official split to evaluate.")
+@click.option("--split-list", type=_EXISTING_FILE, help="A MoDOT-format list of frames instead of --split.")
+@click.option("--depth-scale", type=float, help="Metres per network depth unit (default: the checkpoint's).")
+@click.option("--flip-tta", is_flag=True, help="Average with the horizontally flipped prediction.")
+@click.option("--protocol", type=click.Choice(["occlusion", "bsds"]), default="occlusion", show_default=True)
+@click.option("--max-dist", type=float, default=0.0075, show_default=True, help="Boundary matching tolerance.")
+@click.option("--max-frames", type=int)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def evaluate(checkpoint, manifest, data_root, split, split_list, depth_scale, flip_tta, protocol, max_dist,
+             max_frames, out_dir):
+    """Evaluate a checkpoint: depth metrics and the boundary benchmark (ODS/OIS/AP) with reports."""
+    from training.evaluate_run import evaluate_checkpoint
+
+    summary = evaluate_checkpoint(checkpoint, data_root=data_root, manifest=manifest, split=split,
+                                  split_list=split_list, depth_scale=depth_scale, flip_tta=flip_tta,
+                                  protocol=protocol, max_dist=max_dist, max_frames=max_frames, out_dir=out_dir)
+    for key, value in summary.items():
+        click.echo(f"{key:>24}: {value:.4f}")
+    click.echo(f"reports: {out_dir}")
+
+
+COMMANDS = [train, evaluate]

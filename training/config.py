@@ -1,0 +1,138 @@
+"""The training configuration: frozen dataclasses loaded from YAML (configs/*.yaml) with key=value overrides.
+
+Every option that the official recipe parses is either used or absent here: nothing is parsed and ignored. Options
+that reproduce a quirk of the official code say so in their comment (see configs/ob_hypersim_paper.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from obtoolkit.config import load_config
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """variant: a full registry name (`modot_swin_large_w7`, `modot_ssr_swin_large_w7`, ...); max_depth: the depth
+    head's range in network units; pretrained: local ImageNet Swin checkpoint (.pth / .safetensors); stage1: the
+    stage-1 checkpoint an SSR (stage 2) model refines; drop_path: stochastic depth of the encoder (None: variant's)."""
+
+    variant: str = "modot_swin_large_w7"
+    max_depth: float = 10.0
+    pretrained: Path | None = None
+    stage1: Path | None = None
+    drop_path: float | None = None
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """Where the data is (paths in the manifest are relative to `root`) and how samples are made."""
+
+    root: Path = Path("data")
+    manifest: Path | None = None
+    train_split: str = "train"
+    train_list: Path | None = None
+    val_split: str = "val"
+    val_list: Path | None = None
+    depth: Literal["distance", "planar"] = "distance"
+    depth_scale: float = 1.0
+    target: Literal["boundary_or_contour", "boundary"] = "boundary_or_contour"
+    camera_csv: Path | None = None
+    crop_hw: tuple[int, int] | None = (320, 320)
+    hflip: float = 0.5
+    photometric: bool = True
+    on_error: Literal["raise", "skip"] = "raise"
+    num_workers: int = 2
+    val_max_frames: int | None = None
+
+
+@dataclass(frozen=True)
+class LossSection:
+    """Weights and options of the three loss terms (spec modot.md §2)."""
+
+    depth_weight: float = 1.2
+    variance_focus: float = 0.85
+    boundary_weight: float = 1.0
+    boundary_map_weights: tuple[float, ...] = (0.1, 0.3, 0.3, 0.5, 2.3)
+    negative_scale: float = 1.1
+    boundary_mask_invalid: bool = False
+    obdcl: bool = True
+    obdcl_start_step: int = 20_000
+    obdcl_weight: float = 0.1
+    obdcl_smooth_weight: float = 0.0
+    obdcl_margin: float = 1.0
+    obdcl_combine: Literal["min", "max"] = "min"
+    obdcl_padding: Literal["zeros", "replicate"] = "zeros"
+
+
+@dataclass(frozen=True)
+class OptimSection:
+    """optimizer "adam" (the recipe: no weight decay, eps 1e-8) or "adamw"; polynomial decay from lr to
+    end_lr_ratio * lr over schedule_steps; gradient clipping at grad_clip (clip_with_amp_only: the official code clips
+    only on its AMP branch)."""
+
+    optimizer: Literal["adam", "adamw"] = "adam"
+    lr: float = 3e-5
+    end_lr_ratio: float = 0.1
+    power: float = 0.9
+    weight_decay: float = 0.0
+    eps: float = 1e-8
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float | None = 100.0
+    clip_with_amp_only: bool = False
+
+
+@dataclass(frozen=True)
+class ScheduleSection:
+    """batch_size is per process; max_steps ends the run; schedule_steps sizes the learning-rate decay (None: equal
+    to max_steps); intervals are in optimizer steps."""
+
+    batch_size: int = 8
+    max_steps: int = 50_000
+    schedule_steps: int | None = None
+    val_every: int = 2_000
+    checkpoint_every: int = 2_000
+    log_every: int = 50
+    keep_checkpoints: int = 3
+
+
+@dataclass(frozen=True)
+class RuntimeSection:
+    """threads: torch intra-op threads (None: torch's default, i.e. OMP_NUM_THREADS); amp: "none", "fp16" (with a
+    gradient scaler) or "bf16" (CUDA only); deterministic: torch deterministic algorithms (exact resume on CPU);
+    max_nonfinite: consecutive non-finite losses that stop the run."""
+
+    device: str = "auto"
+    threads: int | None = None
+    amp: Literal["none", "fp16", "bf16"] = "none"
+    channels_last: bool = False
+    deterministic: bool = False
+    seed: int = 0
+    max_nonfinite: int = 20
+    tensorboard: bool = True
+    wandb_project: str | None = None
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run: `obh train --config CONFIG [section.key=value ...]`."""
+
+    name: str = "modot"
+    run_dir: Path = Path("runs")
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataSection = field(default_factory=DataSection)
+    loss: LossSection = field(default_factory=LossSection)
+    optim: OptimSection = field(default_factory=OptimSection)
+    schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    runtime: RuntimeSection = field(default_factory=RuntimeSection)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.run_dir) / self.name
+
+
+def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    return load_config(TrainConfig, path, overrides)

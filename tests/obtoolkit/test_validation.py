@@ -77,6 +77,15 @@ def test_wrong_depth_order_is_caught():
     assert checks["orientation_agreement"].value == 0.0
 
 
+def test_equal_depths_between_objects_are_not_a_wrong_order():
+    """float16 depth rounds neighbours to one value; the generator then orders them by their tangent planes."""
+    inputs = layered_frame()
+    labels = LabelArrays.from_labels(compute_labels(inputs))
+    flat = ValidationGeometry(np.full(inputs.distance_m.shape, 3.0, np.float32), inputs.valid_mask)
+    checks = {c.name: c for c in validate_labels(labels, flat, LabelParams()).checks}
+    assert checks["depth_consistency_inter"].value == 1.0
+
+
 def test_schema_problems():
     inputs = layered_frame()
     labels = LabelArrays.from_labels(compute_labels(inputs))

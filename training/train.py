@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from obtoolkit.config import dump_yaml, to_mapping
+from obtoolkit.errors import ConfigError
 from obtoolkit.fileio import atomic_path, atomic_write_text
 from obtoolkit.provenance import git_sha, package_version
 from training import distributed
@@ -131,8 +132,29 @@ def _rng_states() -> dict:
     return states
 
 
-def load_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, scaler) -> TrainState:
+def config_changes(path: Path, payload: dict, config: TrainConfig) -> list[str]:
+    """`section.key: old -> new` for each setting that differs from the checkpoint's run.
+
+    A resumed run may change how it runs (more steps, other intervals, threads, a moved data root), not what it
+    trains: a different `model` section is an error naming the checkpoint.
+    """
+    stored = json.loads(payload["extra"]["config"])
+    current = to_mapping(config)
+    changes = [f"{section}.{key}: {old!r} -> {current[section].get(key)!r}"
+               for section, values in stored.items() if isinstance(values, dict)
+               for key, old in values.items() if current.get(section, {}).get(key) != old]
+    model_changes = [change for change in changes if change.startswith("model.")]
+    if model_changes:
+        raise ConfigError(f"{path}: this run's checkpoint was trained with another model ({'; '.join(model_changes)});"
+                          " resume with its settings or start a new run (another `name` or `run_dir`)")
+    return changes
+
+
+def load_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, scaler,
+                    config: TrainConfig | None = None) -> tuple[TrainState, list[str]]:
+    """Restore a run from `path`; returns its state and the settings changed since (see `config_changes`)."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
+    changes = config_changes(path, payload, config) if config is not None else []
     _unwrap(model).load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])
@@ -140,7 +162,7 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, scaler) 
     torch.set_rng_state(payload["rng"]["torch"])
     if "cuda" in payload["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
-    return TrainState(**payload["train_state"])
+    return TrainState(**payload["train_state"]), changes
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -177,9 +199,6 @@ def _train(config: TrainConfig, dist: distributed.Distributed) -> Path:
     if runtime.deterministic:
         torch.use_deterministic_algorithms(True)
     run_dir = config.output_dir
-    if dist.is_main:
-        _write_run_files(run_dir, config)
-    distributed.barrier(dist)
 
     train_set = ObHypersimDataset(data_config(config, train=True), seed=runtime.seed)
     sampler = EpochSampler(len(train_set), schedule.batch_size, seed=runtime.seed, rank=dist.rank,
@@ -201,17 +220,23 @@ def _train(config: TrainConfig, dist: distributed.Distributed) -> Path:
         step, total_steps, config.optim.power, config.optim.end_lr_ratio))
     use_fp16 = runtime.amp == "fp16" and dist.device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_fp16)
-    state = TrainState()
+    state, changes = TrainState(), []
     last = run_dir / "checkpoints" / LAST
     if last.is_file():
-        state = load_checkpoint(last, model, optimizer, scheduler, scaler)
+        state, changes = load_checkpoint(last, model, optimizer, scheduler, scaler, config)
+    if dist.is_main:  # after the checkpoint check, so that a refused resume leaves the run's files as they were
+        _write_run_files(run_dir, config)
+    distributed.barrier(dist)
     if dist.enabled:
         model = DistributedDataParallel(model, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None)
     log = RunLog(run_dir, enabled=dist.is_main, tensorboard=runtime.tensorboard, wandb_project=runtime.wandb_project,
                  config=to_mapping(config))
     if dist.is_main:
         log.write("start", state.step, {"world_size": dist.world_size, "device": str(dist.device),
-                                        "train_frames": len(train_set), "resumed": state.step > 0})
+                                        "train_frames": len(train_set), "resumed": state.step > 0,
+                                        "changed_since_checkpoint": "; ".join(changes)})
+        if changes:
+            tqdm.write(f"resuming {last} at step {state.step} with changed settings: {'; '.join(changes)}")
     _loop(config, dist, model, loss_fn, optimizer, scheduler, scaler, state, loader, sampler, train_set, log)
     digest = parameter_digest(model)
     log.write("end", state.step, {"rank": dist.rank, "parameters": digest, "nonfinite": state.nonfinite_total})

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from obtoolkit.config import from_mapping, to_mapping
+from obtoolkit.errors import ConfigError
 from training.config import TrainConfig
 from training.run_log import read_log
 from training.train import train
@@ -57,10 +58,19 @@ def test_resume_reproduces_the_uninterrupted_loss_trace(dataset, tmp_path, toy_v
     assert [s for s, _ in losses(parts)] == [1, 2, 3]
     train(make_config(dataset, tmp_path / "parts"))  # the same run, longer: resumes from checkpoints/last.pt
     assert losses(parts) == losses(whole)
-    assert read_log(parts, "start")[-1]["resumed"] is True
+    start = read_log(parts, "start")[-1]
+    assert start["resumed"] is True and start["changed_since_checkpoint"] == "schedule.max_steps: 3 -> 6"
     assert (parts / "config.yaml").is_file() and (parts / "provenance.json").is_file()
     assert sorted(p.name for p in (parts / "checkpoints").iterdir()) == ["last.pt", "step_0000003.pt",
                                                                            "step_0000006.pt"]
+
+
+def test_resume_refuses_another_model_and_keeps_the_run_files(dataset, tmp_path, toy_variants):
+    run = train(make_config(dataset, tmp_path, schedule={"max_steps": 3}))
+    config_text = (run / "config.yaml").read_text()
+    with pytest.raises(ConfigError, match=r"last\.pt.*model\.max_depth: 10\.0 -> 20\.0"):
+        train(make_config(dataset, tmp_path, model={"max_depth": 20.0}))
+    assert (run / "config.yaml").read_text() == config_text
 
 
 def test_checkpoint_loads_as_a_model(dataset, tmp_path, toy_variants):

@@ -88,9 +88,11 @@ def _run_tasks(tasks: list[CameraTask], hypersim_root: Path, out_root: Path, con
 
 @contextlib.contextmanager
 def _backend(dask_scheduler: str | None):
-    """joblib's default (loky) backend, or its Dask backend on an existing cluster (the `cluster` extra)."""
+    """joblib's loky backend with one thread per worker process (the kernels are single-threaded; BLAS and OpenMP
+    pools would only compete), or its Dask backend on an existing cluster (the `cluster` extra)."""
     if dask_scheduler is None:
-        yield
+        with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
+            yield
         return
     try:
         from dask.distributed import Client

@@ -18,11 +18,11 @@ from torch import nn
 
 from training.models.swin import (
     Mlp,
+    RelativePositionBiasMixin,
     from_windows,
     merge_heads,
     pad_grid,
     padded_size,
-    relative_position_index,
     shifted_window_mask,
     split_heads,
     to_windows,
@@ -43,23 +43,14 @@ def _value_windows(v: torch.Tensor, height: int, width: int, window_size: int, s
     return to_windows(v[:, :hp, :wp], window_size, 0)
 
 
-class CRFAttention(nn.Module):
+class CRFAttention(RelativePositionBiasMixin):
     """Window attention whose values come from another grid. Keys: `qk` (C -> 2C), `proj` (C -> C), the table."""
 
     def __init__(self, dim: int, num_heads: int, window_size: int):
         super().__init__()
-        self.num_heads = num_heads
-        self.window_size = window_size
         self.qk = nn.Linear(dim, 2 * dim)
         self.proj = nn.Linear(dim, dim)
-        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window_size - 1) ** 2, num_heads))
-        self.register_buffer("relative_position_index", relative_position_index(window_size), persistent=False)
-        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-
-    def position_bias(self) -> torch.Tensor:
-        n = self.window_size**2
-        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
-        return bias.view(n, n, self.num_heads).permute(2, 0, 1)
+        self.init_position_bias(num_heads, window_size)
 
     def forward(self, x: torch.Tensor, v: torch.Tensor, shift: int, mask: torch.Tensor | None) -> torch.Tensor:
         """x (B, H, W, C) normalised queries/keys, v (B, Hv, Wv, C) values with Hv >= H, Wv >= W -> (B, H, W, C)."""

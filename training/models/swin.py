@@ -182,18 +182,13 @@ def window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: to
     return F.scaled_dot_product_attention(*flat, attn_mask=attn_mask, scale=1.0).view(b, nw, heads, n, d)
 
 
-class WindowAttention(nn.Module):
-    """(Shifted) window multi-head self-attention with relative position bias, as in Swin.
+class RelativePositionBiasMixin(nn.Module):
+    """A window attention's learned relative position bias: the parameter `relative_position_bias_table`
+    ((2w - 1)^2, heads) on the attention module itself (the official key), and the index that gathers it."""
 
-    Keys: `qkv` (C -> 3C, bias), `proj` (C -> C), `relative_position_bias_table` ((2w - 1)^2, heads).
-    """
-
-    def __init__(self, dim: int, num_heads: int, window_size: int):
-        super().__init__()
+    def init_position_bias(self, num_heads: int, window_size: int) -> None:
         self.num_heads = num_heads
         self.window_size = window_size
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window_size - 1) ** 2, num_heads))
         self.register_buffer("relative_position_index", relative_position_index(window_size), persistent=False)
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
@@ -203,6 +198,19 @@ class WindowAttention(nn.Module):
         n = self.window_size**2
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
         return bias.view(n, n, self.num_heads).permute(2, 0, 1)
+
+
+class WindowAttention(RelativePositionBiasMixin):
+    """(Shifted) window multi-head self-attention with relative position bias, as in Swin.
+
+    Keys: `qkv` (C -> 3C, bias), `proj` (C -> C), `relative_position_bias_table` ((2w - 1)^2, heads).
+    """
+
+    def __init__(self, dim: int, num_heads: int, window_size: int):
+        super().__init__()
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.init_position_bias(num_heads, window_size)
 
     def forward(self, x: torch.Tensor, shift: int, mask: torch.Tensor | None) -> torch.Tensor:
         """Attend within windows of the (normalised) tokens x (B, H, W, C); returns (B, H, W, C).

@@ -111,16 +111,35 @@ def test_photometric_distortion_changes_only_the_image(labelled):
         torch.testing.assert_close(dataset[i].depth, plain[i].depth)
 
 
-def test_a_broken_sample_names_its_files_or_is_skipped(labelled, tmp_path):
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:50])
+
+
+def _nan_only(path):
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        f["dataset"][...] = np.nan
+
+
+BROKEN = {
+    "truncated depth": ("depth_hdf5/0001.hdf5", _truncate, "depth_hdf5/0001.hdf5"),
+    "NaN-only depth": ("depth_hdf5/0001.hdf5", _nan_only, "depth_hdf5/0001.hdf5.*no finite depth"),
+    "missing boundary file": ("ob/0001.png", lambda path: path.unlink(), "ob/0001.png"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BROKEN))
+def test_a_broken_sample_names_its_files_or_is_skipped(labelled, tmp_path, kind):
     import shutil
 
+    relpath, breaker, message = BROKEN[kind]
     root = tmp_path / "copy"
     shutil.copytree(labelled[1], root)
-    broken = root / "hypersim/ai_001_001/cam_00/depth_hdf5/0001.hdf5"
-    broken.write_bytes(broken.read_bytes()[:50])
+    breaker(root / "hypersim/ai_001_001/cam_00" / relpath)
     strict = ObHypersimDataset(config(labelled, root=root))
-    with pytest.raises(RuntimeError, match="ai_001_001/cam_00/0001.*depth_hdf5/0001.hdf5"):
+    with pytest.raises(RuntimeError, match=f"ai_001_001/cam_00/0001.*{message}"):
         strict[1]
     lenient = ObHypersimDataset(config(labelled, root=root, on_error="skip"))
     sample = lenient[1]
-    assert sample.index.item() == 2 and len(lenient.failures) == 1 and "0001.hdf5" in lenient.failures[0]
+    assert sample.index.item() == 2 and len(lenient.failures) == 1 and relpath.split("/")[-1] in lenient.failures[0]

@@ -102,12 +102,15 @@ class ScheduleSection:
 class RuntimeSection:
     """threads: torch intra-op threads (None: torch's default, i.e. OMP_NUM_THREADS); amp: "none", "fp16" (with a
     gradient scaler) or "bf16" (CUDA only); deterministic: torch deterministic algorithms (exact resume on CPU);
-    max_nonfinite: consecutive non-finite losses that stop the run."""
+    max_nonfinite: consecutive non-finite losses that stop the run; sync_batchnorm: BatchNorm statistics over all
+    processes of a distributed CUDA run (small per-GPU batches); CPU runs keep per-process BatchNorm, as torch's
+    SyncBatchNorm has no CPU implementation."""
 
     device: str = "auto"
     threads: int | None = None
     amp: Literal["none", "fp16", "bf16"] = "none"
     channels_last: bool = False
+    sync_batchnorm: bool = False
     deterministic: bool = False
     seed: int = 0
     max_nonfinite: int = 20

@@ -228,6 +228,10 @@ def _train(config: TrainConfig, dist: distributed.Distributed) -> Path:
         _write_run_files(run_dir, config)
     distributed.barrier(dist)
     if dist.enabled:
+        if runtime.sync_batchnorm and dist.device.type == "cuda":
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        elif runtime.sync_batchnorm and dist.is_main:
+            tqdm.write("runtime.sync_batchnorm: SyncBatchNorm needs CUDA; BatchNorm stays per process on the CPU")
         model = DistributedDataParallel(model, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None)
     log = RunLog(run_dir, enabled=dist.is_main, tensorboard=runtime.tensorboard, wandb_project=runtime.wandb_project,
                  config=to_mapping(config))

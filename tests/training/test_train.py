@@ -160,10 +160,11 @@ def test_torchrun_two_processes_on_cpu_keep_identical_parameters(dataset, tmp_pa
                "train", "name=ddp", f"run_dir={run_dir}", "model.variant=modot_swin_nano_w7", f"data.root={dataset}",
                "data.crop_hw=[64,64]", "data.num_workers=0", "schedule.batch_size=1", "schedule.max_steps=2",
                "schedule.val_every=100", "schedule.checkpoint_every=2", "runtime.progress=false",
-               "runtime.tensorboard=false"]
+               "runtime.tensorboard=false", "runtime.sync_batchnorm=true"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     ranks = read_log(run_dir / "ddp", "ranks")
     assert ranks and ranks[0]["agree"] is True and len(ranks[0]["digests"].split(",")) == 2
     assert read_log(run_dir / "ddp", "start")[0]["world_size"] == 2
+    assert "SyncBatchNorm needs CUDA" in result.stdout + result.stderr  # asked for on the CPU: said, not applied

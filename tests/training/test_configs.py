@@ -1,0 +1,43 @@
+"""Every shipped training config loads, and the paper config says what the official recipe does (spec modot.md §3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from training.config import load_train_config
+from training.models import get_variant
+
+from ..conftest import REPO_ROOT
+
+CONFIGS = sorted((REPO_ROOT / "configs").glob("*.yaml"))
+
+
+def test_the_configs_folder_is_found():
+    assert {p.name for p in CONFIGS} >= {"ob_hypersim_paper.yaml", "ob_hypersim.yaml", "ob_hypersim_ssr.yaml",
+                                         "nyud_mt.yaml", "demo_cpu.yaml"}
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_loads_with_a_known_variant(path):
+    config = load_train_config(path)
+    variant = get_variant(config.model.variant)
+    assert variant.ssr == (config.model.stage1 is not None)
+    assert len(config.loss.boundary_map_weights) == (1 if variant.ssr else 5)
+    assert config.data.val_split != "test"  # never tune on test
+
+
+def test_paper_config_is_the_official_recipe():
+    config = load_train_config(REPO_ROOT / "configs" / "ob_hypersim_paper.yaml")
+    assert config.model.variant == "modot_swin_large_w7" and config.model.max_depth == 100.0
+    assert config.data.depth == "distance" and config.data.depth_scale == 3.05
+    assert config.data.crop_hw == (320, 320) and config.data.target == "boundary_or_contour"
+    assert config.loss.depth_weight == 1.2 and config.loss.variance_focus == 0.85
+    assert config.loss.boundary_map_weights == (0.1, 0.3, 0.3, 0.5, 2.3) and config.loss.negative_scale == 1.1
+    assert config.loss.obdcl and config.loss.obdcl_start_step == 20_000 and config.loss.obdcl_weight == 0.1
+    assert (config.optim.optimizer, config.optim.lr, config.optim.weight_decay, config.optim.eps) == \
+        ("adam", 3e-5, 0.0, 1e-8)
+    assert config.optim.end_lr_ratio == 0.1 and config.optim.power == 0.9
+    assert config.optim.grad_clip == 100.0 and config.optim.clip_with_amp_only
+    assert (config.schedule.batch_size, config.schedule.max_steps, config.schedule.schedule_steps) == \
+        (8, 50_000, 68_840)
+    assert config.runtime.amp == "fp16"

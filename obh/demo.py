@@ -138,7 +138,9 @@ def _evaluate(run_dir: Path, labels: Path, report: Path) -> dict:
     from training.models import build_modot
 
     trained, info = load_model_checkpoint(run_dir / "checkpoints" / "last.pt")
-    untrained = build_modot(info.variant, max_depth=info.max_depth)
+    with torch.random.fork_rng():  # the same untrained baseline whatever training drew
+        torch.manual_seed(DEMO_SEED)
+        untrained = build_modot(info.variant, max_depth=info.max_depth)
     dataset = ObHypersimDataset(DataConfig(root=labels, split="test", depth_scale=info.depth_unit_m, augment=None))
     results = {}
     for name, model in (("trained", trained), ("untrained", untrained)):

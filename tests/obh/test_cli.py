@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from obh.cli import main
 from obtoolkit._open3d import open3d_available
+from obtoolkit.manifest import read_manifest
+
+from ..conftest import REPO_ROOT
 
 needs_open3d = pytest.mark.skipif(not open3d_available(), reason="open3d (the raycast extra) is not installed")
 
@@ -51,6 +55,11 @@ def test_demo_writes_a_contact_sheet(tmp_path):
     assert (tmp_path / "ob_hypersim" / "manifest.parquet").is_file()
     assert (tmp_path / "ob_hypersim" / "validation_report.json").is_file()
     assert "0 failed" in result.output and "labels vs mesh reference" in result.output
+    # the bundled manifest is this dataset's (statistics and hashes may differ across CPU families: Embree)
+    columns = ["scene", "camera", "frame", "split", "status", "ob_path", "depth_path", "height", "width"]
+    written = read_manifest(tmp_path / "ob_hypersim" / "manifest.parquet").to_pandas()[columns]
+    bundled = read_manifest(REPO_ROOT / "manifests" / "demo_manifest.parquet").to_pandas()[columns]
+    pd.testing.assert_frame_equal(written, bundled)
 
 
 def test_library_errors_are_one_clear_line(tmp_path):

@@ -26,7 +26,7 @@ from obhypersim_build.download.selection import FrameFilter, Selection, select_m
 from obhypersim_build.download.transport import DownloadError, HttpClient, RetryPolicy, read_until_agreement
 from obhypersim_build.download.zipindex import read_archive_index
 from obtoolkit.errors import OBToolkitError
-from obtoolkit.fileio import atomic_path, atomic_write_text
+from obtoolkit.fileio import atomic_path, atomic_write_text, remove_stale_temporaries
 from obtoolkit.hypersim.camera import read_camera_parameters
 from obtoolkit.hypersim.layout import CAMERA_PARAMETERS_CSV, SCENE_PATTERN, SPLIT_CSV
 from obtoolkit.hypersim.metadata import read_split_csv
@@ -160,6 +160,7 @@ def download(request: DownloadRequest, *, policy: RetryPolicy | None = None, job
     client = HttpClient(policy)
     request.out_root.mkdir(parents=True, exist_ok=True)
     with lock_root(request.out_root):
+        remove_stale_temporaries(request.out_root)  # left by a killed run (partial members are kept: .<name>.part)
         metadata = fetch_metadata(client, request)
         frames = None
         if request.splits:

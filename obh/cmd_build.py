@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -132,7 +133,9 @@ def export_splits(out_dir, preset, split_csv, modot_lists, manifest_path, max_na
     filters = SplitFilters(max_nan_fraction=max_nan_fraction, min_ob_fraction=min_ob_fraction)
     counts = run_export(out_dir, preset, split_csv=split_csv, modot_lists=modot_lists, manifest=manifest_path,
                         filters=filters, splits=list(splits) or None)
-    click.echo(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" -> {out_dir}")
+    dropped = json.loads((Path(out_dir) / "splits.json").read_text())["dropped"]
+    click.echo(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" -> {out_dir}"
+               + (f" ({dropped} frames dropped by the manifest filters)" if dropped else ""))
 
 
 @click.command()

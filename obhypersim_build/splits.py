@@ -87,11 +87,14 @@ def _read_list(lists: str, split: str) -> tuple[str, str]:
 
 
 def apply_filters(frames: pd.DataFrame, manifest: Path | None, filters: SplitFilters) -> pd.DataFrame:
-    """Keep frames whose manifest row passes the filters (status ok and the thresholds)."""
-    if not filters.active:
-        return frames
+    """Keep frames whose manifest row passes the filters: status ok (`require_ok`) and the thresholds.
+
+    Without a manifest nothing is filtered, and threshold filters are an error (they need its statistics).
+    """
     if manifest is None:
-        raise ValueError("statistics filters (max NaN fraction, min OB fraction) need --manifest")
+        if filters.active:
+            raise ValueError("statistics filters (max NaN fraction, min OB fraction) need --manifest")
+        return frames
     table = read_manifest(manifest, columns=["scene", "camera", "frame", "status", "nan_fraction", "ob_fraction"])
     keep = pc.equal(table["status"].cast(pa.string()), STATUS_OK) if filters.require_ok else None
     for column, bound, compare in (("nan_fraction", filters.max_nan_fraction, pc.less_equal),
@@ -99,7 +102,7 @@ def apply_filters(frames: pd.DataFrame, manifest: Path | None, filters: SplitFil
         if bound is not None:
             ok = compare(table[column], bound)
             keep = ok if keep is None else pc.and_(keep, ok)
-    passed = table.filter(keep).select(["scene", "camera", "frame"]).to_pandas()
+    passed = (table if keep is None else table.filter(keep)).select(["scene", "camera", "frame"]).to_pandas()
     passed = passed.astype({"scene": str, "camera": str, "frame": "int64"})
     return frames.merge(passed, on=["scene", "camera", "frame"], how="inner")
 
@@ -147,8 +150,9 @@ def export_splits(
     if splits:
         frames = frames[frames["split"].isin(list(splits))]
     filters = filters or SplitFilters()
-    frames = apply_filters(frames, manifest, filters)
+    kept = apply_filters(frames, manifest, filters)
     metadata = {"preset": preset, "source": source, "filters": asdict(filters),
-                "manifest": None if manifest is None else str(manifest)}
+                "manifest": None if manifest is None else str(manifest), "dropped": len(frames) - len(kept)}
+    frames = kept
     out_dir.mkdir(parents=True, exist_ok=True)
     return write_splits(frames, out_dir, metadata)

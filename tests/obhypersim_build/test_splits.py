@@ -52,9 +52,22 @@ def test_manifest_filters_are_applied_and_recorded(layered_tree, tmp_path):
                            manifest=tmp_path / "out/manifest.parquet", filters=filters)
     assert counts == {}
     recorded = json.loads((tmp_path / "filtered/splits.json").read_text())
-    assert recorded["filters"]["min_ob_fraction"] == 0.07
+    assert recorded["filters"]["min_ob_fraction"] == 0.07 and recorded["dropped"] == 6
     with pytest.raises(ValueError, match="--manifest"):
         export_splits(tmp_path / "x", "hypersim-v1", split_csv=split_csv, filters=filters)
+
+
+def test_a_manifest_alone_drops_failed_frames_and_counts_them(layered_tree, tmp_path):
+    bad = layered_tree / "ai_001_002/images/scene_cam_00_geometry_hdf5/frame.0001.depth_meters.hdf5"
+    bad.write_bytes(bad.read_bytes()[:100])
+    generate(layered_tree, tmp_path / "out", progress=False)
+    split_csv = layered_tree / "metadata_images_split_scene_v1.csv"
+    counts = export_splits(tmp_path / "ok", "hypersim-v1", split_csv=split_csv,
+                           manifest=tmp_path / "out/manifest.parquet")
+    assert sum(counts.values()) == 5
+    assert "hypersim/ai_001_002/cam_00/tonemap/0001" not in (tmp_path / "ok/test.txt").read_text() + \
+        (tmp_path / "ok/train.txt").read_text()
+    assert json.loads((tmp_path / "ok/splits.json").read_text())["dropped"] == 1
 
 
 def test_manifest_index_of_a_modot_layout_folder(layered_tree, tmp_path):

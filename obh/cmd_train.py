@@ -35,15 +35,18 @@ def train(config_path, overrides):
 @click.option("--protocol", type=click.Choice(["occlusion", "bsds"]), default="occlusion", show_default=True)
 @click.option("--max-dist", type=float, default=0.0075, show_default=True, help="Boundary matching tolerance.")
 @click.option("--max-frames", type=int)
+@click.option("--depth-preset", type=click.Choice(["hypersim", "nyudmt", "nyud", "ob_future", "ibims"]),
+              help="Depth-metric preset (valid range, clamp; default: the run's data.depth_eval, else hypersim).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 def evaluate(checkpoint, manifest, data_root, split, split_list, depth_scale, flip_tta, protocol, max_dist,
-             max_frames, out_dir):
+             max_frames, depth_preset, out_dir):
     """Evaluate a checkpoint: depth metrics and the boundary benchmark (ODS/OIS/AP) with reports."""
     from training.evaluate_run import evaluate_checkpoint
 
     summary = evaluate_checkpoint(checkpoint, data_root=data_root, manifest=manifest, split=split,
                                   split_list=split_list, depth_scale=depth_scale, flip_tta=flip_tta,
-                                  protocol=protocol, max_dist=max_dist, max_frames=max_frames, out_dir=out_dir)
+                                  protocol=protocol, max_dist=max_dist, max_frames=max_frames,
+                                  depth_preset=depth_preset, out_dir=out_dir)
     for key, value in summary.items():
         click.echo(f"{key:>24}: {value:.4f}")
     click.echo(f"reports: {out_dir}")

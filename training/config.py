@@ -28,7 +28,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataSection:
-    """Where the data is (paths in the manifest are relative to `root`) and how samples are made."""
+    """Where the data is (paths in the manifest are relative to `root`) and how samples are made; `depth_eval` names
+    the depth-metric preset (valid range, prediction clamp: `obtoolkit.metrics.DEPTH_PRESETS`) of validation and
+    `obh evaluate`."""
 
     root: Path = Path("data")
     manifest: Path | None = None
@@ -46,6 +48,7 @@ class DataSection:
     on_error: Literal["raise", "skip"] = "raise"
     num_workers: int = 2
     val_max_frames: int | None = None
+    depth_eval: Literal["hypersim", "nyudmt", "nyud", "ob_future", "ibims"] = "hypersim"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from obtoolkit.config import dump_yaml, to_mapping
 from obtoolkit.errors import ConfigError
 from obtoolkit.fileio import atomic_path, atomic_write_text
+from obtoolkit.metrics import DEPTH_PRESETS
 from obtoolkit.provenance import git_sha, package_version
 from training import distributed
 from training.augment import AugmentConfig
@@ -282,6 +283,7 @@ def _loop(config, dist, model, loss_fn, optimizer, scheduler, scaler, state, loa
                 log.write("train", state.step, {"loss": total.detach(), **{f"loss_{k}": v for k, v in terms.items()},
                                                 "lr": scheduler.get_last_lr()[0], "grad_norm": grad_norm,
                                                 "images_per_s": rate, "nonfinite_total": state.nonfinite_total,
+                                                "overflow_total": state.overflow_total,
                                                 "skipped_samples": state.skipped_samples})
                 bar.set_postfix(loss=f"{float(total.detach()):.4f}")
             if state.step % schedule.val_every == 0 or state.step == schedule.max_steps:
@@ -330,7 +332,8 @@ def _validate(config, dist, model, state, log) -> None:
         else:
             result = evaluate_model(_unwrap(model), val_set, device=dist.device,
                                     depth_unit_m=config.data.depth_scale,
-                                    options=EvalOptions(max_frames=config.data.val_max_frames))
+                                    options=EvalOptions(depth=DEPTH_PRESETS[config.data.depth_eval],
+                                                        max_frames=config.data.val_max_frames))
             log.write("val", state.step, result.summary())
             write_evaluation(result, config.output_dir / "val" / f"step_{state.step:07d}")
     distributed.barrier(dist)

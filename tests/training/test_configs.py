@@ -40,4 +40,8 @@ def test_paper_config_is_the_official_recipe():
     assert config.optim.grad_clip == 100.0 and config.optim.clip_with_amp_only
     assert (config.schedule.batch_size, config.schedule.max_steps, config.schedule.schedule_steps) == \
         (8, 50_000, 68_840)
-    assert config.runtime.amp == "fp16"
+    assert config.runtime.amp == "fp16" and config.data.depth_eval == "hypersim"
+
+
+def test_nyud_config_scores_depth_with_the_nyud_preset():
+    assert load_train_config(REPO_ROOT / "configs" / "nyud_mt.yaml").data.depth_eval == "nyudmt"

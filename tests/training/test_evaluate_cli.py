@@ -11,7 +11,7 @@ from .test_train import dataset, make_config  # noqa: F401  (the module-scoped d
 
 
 def test_evaluate_command_writes_reports(dataset, tmp_path, toy_variants):  # noqa: F811
-    run = train(make_config(dataset, tmp_path / "run", schedule={"max_steps": 2}))
+    run = train(make_config(dataset, tmp_path / "run", schedule={"max_steps": 2}, data={"target": "boundary"}))
     out = tmp_path / "eval"
     result = CliRunner().invoke(main, ["evaluate", str(run / "checkpoints" / "last.pt"), "--root", str(dataset),
                                        "--split", "test", "--flip-tta", "--out", str(out)])
@@ -20,3 +20,5 @@ def test_evaluate_command_writes_reports(dataset, tmp_path, toy_variants):  # no
     assert metrics["frames"] > 0 and 0 <= metrics["summary"]["boundary/ods_f"] <= 1 and "abs_rel" in metrics["depth"]
     assert (out / "pr_curve.png").is_file() and (out / "per_image.csv").is_file()
     assert "abs_rel" in result.output
+    # the run's data settings, not defaults
+    assert (metrics["target"], metrics["depth_kind"], metrics["depth_preset"]) == ("boundary", "distance", "hypersim")

@@ -116,6 +116,7 @@ def test_nonfinite_losses_are_skipped_counted_and_bounded(dataset, tmp_path, toy
     run = train(make_config(dataset, tmp_path))
     records = read_log(run, "train")
     assert records[-1]["nonfinite_total"] == 2 and len(records) == 6
+    assert records[-1]["overflow_total"] == 0  # logged; no fp16 scaler on the CPU
     assert read_log(run, "end")[0]["nonfinite"] == 2
     with pytest.raises(RuntimeError, match="consecutive non-finite"):
         train(make_config(dataset, tmp_path / "stops", runtime={"max_nonfinite": 2}))

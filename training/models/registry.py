@@ -53,8 +53,8 @@ def _variants() -> dict[str, ModotVariant]:
 
 
 MODOT_VARIANTS: dict[str, ModotVariant] = _variants()
-# Not in the paper: the same architecture at about 1/30 of the size of modot_swin_tiny_w7, so that a few hundred
-# training steps fit in minutes on a laptop CPU (configs/demo_cpu.yaml, `obh demo`, smoke tests).
+# Not in the paper: the same architecture at about 1/6 of the size of modot_swin_tiny_w7 (16.2 M parameters), so
+# that a few hundred training steps fit in minutes on a laptop CPU (configs/demo_cpu.yaml, `obh demo`, smoke tests).
 _NANO_DECODER = {"crf_dims": (64, 128, 256, 512), "crf_heads": (2, 4, 8, 16), "ppm_channels": 128,
                  "ppm_groupnorm_groups": 64}
 for _ssr, _prefix in ((False, "modot"), (True, "modot_ssr")):

@@ -139,7 +139,7 @@ def _new_scratch(n_flat, n_gt, row_capacity):
             np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(row_capacity, dtype=np.int64))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _search_from_pred(x, geo, state, scratch):
     """Augment from the free predicted pixel x if possible (skipping dead GT pixels); mark a failed search dead."""
     gt_at, gt_pos, next_gt, half, reach, wp = geo
@@ -152,11 +152,14 @@ def _search_from_pred(x, geo, state, scratch):
     while head < tail:
         p = queue[head]
         head += 1
-        for i_row in range(2 * reach + 1):
-            k = reach + (i_row + 1) // 2 if i_row % 2 else reach - i_row // 2  # centre row first, then outwards
+        for segment in range(4 * reach + 2):  # centre row first, then outwards; in a row, from p rightwards first
+            i_row = segment >> 1
+            k = reach + (i_row + 1) // 2 if i_row % 2 else reach - i_row // 2
             base = p + (k - reach) * wp
-            end = base + half[k]
-            q = next_gt[base - half[k]]
+            if segment & 1:
+                q, end = next_gt[base - half[k]], base - 1
+            else:
+                q, end = next_gt[base], base + half[k]
             while q <= end:
                 g = gt_at[q]
                 q = next_gt[q + 1]
@@ -184,7 +187,7 @@ def _search_from_pred(x, geo, state, scratch):
         dead[visited[t]] = 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _search_from_gt(g0, geo, state, scratch):
     """Augment from the free GT pixel g0 to a free predicted pixel if possible; mark a failed search exhausted.
 
@@ -237,7 +240,7 @@ def _search_from_gt(g0, geo, state, scratch):
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _revive(queue, tail, geo, state, row):
     """Remove from D every dead GT pixel from which one of queue[:tail] (already removed) is reachable."""
     gt_at, gt_pos, next_gt, half, reach, wp = geo
@@ -256,7 +259,7 @@ def _revive(queue, tail, geo, state, row):
                     tail += 1
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _stays_dead(path, n_path, geo, dead):
     """True when every GT neighbour of every predicted pixel of the path is dead (D is closed again)."""
     gt_at, gt_pos, next_gt, half, reach, wp = geo
@@ -273,7 +276,7 @@ def _stays_dead(path, n_path, geo, dead):
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _insert(x, geo, state, scratch):
     bits, pred_mate, counters = state[0], state[1], state[4]
     bits[x >> 6] |= np.uint64(1) << np.uint64(x & 63)
@@ -282,7 +285,7 @@ def _insert(x, geo, state, scratch):
     _search_from_pred(x, geo, state, scratch)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _delete(x, geo, state, scratch):
     bits, pred_mate, gt_mate, dead, counters = state
     bits[x >> 6] &= ~(np.uint64(1) << np.uint64(x & 63))

@@ -104,6 +104,10 @@ def _neighbours_of(img, deleted, n_deleted, wp, marked, candidates, n):
 def thin_flat(img, pixels, n, lut_first, lut_second, wp, marked, work):
     """Thin, in place, the foreground pixels `pixels[:n]` of a flat zero-framed uint8 image.
 
+    While deletions are dense (more than one per 8 remaining pixels over two subiterations), the next subiteration
+    examines every remaining pixel, which is cheaper than listing the neighbours of the deletions; examining a pixel
+    with no recent deletion around is harmless (it keeps its earlier "not deleted").
+
     Args:
         img: (Hp * Wp,) uint8 image with a zero frame of at least one pixel; foreground 1. Pixels outside `pixels`
             must not be 8-adjacent to them (other components, background).
@@ -111,20 +115,31 @@ def thin_flat(img, pixels, n, lut_first, lut_second, wp, marked, work):
         lut_first, lut_second: (256,) uint8 deletion tables.
         wp: row length of the flat image.
         marked: (Hp * Wp,) uint8 scratch, all zero on entry and on return.
-        work: (4, >= n) int64 scratch.
+        work: (5, >= n) int64 scratch.
     """
-    candidates, del_a, del_b, del_c = work[0], work[1], work[2], work[3]
+    candidates, del_a, del_b, del_c, remaining = work[0], work[1], work[2], work[3], work[4]
     n_prev = _subiteration(img, pixels, n, lut_first, wp, del_a)
     n_last = _subiteration(img, pixels, n, lut_second, wp, del_b)
+    remaining[:n] = pixels[:n]
+    n_remaining = n
     prev, last, new = del_a, del_b, del_c
     step = 0
     while n_prev + n_last > 0:
-        n_cand = _neighbours_of(img, prev, n_prev, wp, marked, candidates, 0)
-        n_cand = _neighbours_of(img, last, n_last, wp, marked, candidates, n_cand)
-        for c in range(n_cand):
-            marked[candidates[c]] = 0
         lut = lut_first if step % 2 == 0 else lut_second
-        n_new = _subiteration(img, candidates, n_cand, lut, wp, new)
+        if 8 * (n_prev + n_last) >= n_remaining:
+            kept = 0
+            for i in range(n_remaining):
+                if img[remaining[i]]:
+                    remaining[kept] = remaining[i]
+                    kept += 1
+            n_remaining = kept
+            n_new = _subiteration(img, remaining, n_remaining, lut, wp, new)
+        else:
+            n_cand = _neighbours_of(img, prev, n_prev, wp, marked, candidates, 0)
+            n_cand = _neighbours_of(img, last, n_last, wp, marked, candidates, n_cand)
+            for c in range(n_cand):
+                marked[candidates[c]] = 0
+            n_new = _subiteration(img, candidates, n_cand, lut, wp, new)
         prev, last, new = last, new, prev
         n_prev, n_last = n_last, n_new
         step += 1
@@ -146,7 +161,7 @@ def thin(binary: np.ndarray) -> np.ndarray:
     flat = padded.ravel()
     pixels = np.flatnonzero(flat).astype(np.int64)
     lut_first, lut_second = _luts_uint8()
-    work = np.empty((4, max(len(pixels), 1)), dtype=np.int64)
+    work = np.empty((5, max(len(pixels), 1)), dtype=np.int64)
     thin_flat(flat, pixels, len(pixels), lut_first, lut_second, w + 2, np.zeros_like(flat), work)
     return padded[1:-1, 1:-1].astype(bool)
 
@@ -196,14 +211,48 @@ def _grow(array, n_needed):
 
 
 @numba.njit(cache=True, nogil=True)
+def _dirty_pixels(order, start, stop, parent, size, ring, seen, stamp, n_flat, buffer):
+    """Pixels of the components that received order[start:stop] (one list; the components are not adjacent).
+
+    Small totals are listed component by component from the circular lists; large ones by one raster scan, which
+    visits them in memory order (much faster to thin than the scattered order of the lists).
+    """
+    total = 0
+    for t in range(start, stop):
+        root = _find(parent, order[t])
+        if seen[root] != stamp:
+            seen[root] = stamp
+            total += size[root]
+    buffer = _grow(buffer, total)
+    n = 0
+    if 8 * total < n_flat:
+        for t in range(start, stop):
+            root = _find(parent, order[t])
+            if seen[root] != stamp:
+                continue
+            seen[root] = -stamp
+            q = root
+            for _ in range(size[root]):
+                buffer[n] = q
+                n += 1
+                q = ring[q]
+    else:
+        for q in range(n_flat):
+            if parent[q] >= 0 and seen[_find(parent, q)] == stamp:
+                buffer[n] = q
+                n += 1
+    return buffer, n
+
+
+@numba.njit(cache=True, nogil=True)
 def _sweep(order, counts, hp, wp, lut_first, lut_second):
     """Kernel of `sweep_thinning` on padded flat indices; see there."""
     n_flat = hp * wp
     img = np.zeros(n_flat, dtype=np.uint8)  # thinned map of the current threshold
-    parent = np.full(n_flat, -1, dtype=np.int64)  # -1: not foreground yet
-    size = np.zeros(n_flat, dtype=np.int64)
-    ring = np.zeros(n_flat, dtype=np.int64)
-    seen = np.zeros(n_flat, dtype=np.int64)  # threshold stamp of dirty roots
+    parent = np.full(n_flat, -1, dtype=np.int32)  # -1: not foreground yet
+    size = np.zeros(n_flat, dtype=np.int32)
+    ring = np.zeros(n_flat, dtype=np.int32)
+    seen = np.zeros(n_flat, dtype=np.int32)  # +-(level + 1) on the roots of changed components
     marked = np.zeros(n_flat, dtype=np.uint8)
     n_levels = counts.shape[0]
     pixel = np.empty(max(16, counts[0]), dtype=np.int64)
@@ -211,7 +260,7 @@ def _sweep(order, counts, hp, wp, lut_first, lut_second):
     ptr = np.zeros(n_levels + 1, dtype=np.int64)
     buffer = np.empty(16, dtype=np.int64)
     before = np.empty(16, dtype=np.uint8)
-    work = np.empty((4, 16), dtype=np.int64)
+    work = np.empty((5, 16), dtype=np.int64)
     n_changes = 0
     start = 0
     for level in range(n_levels):
@@ -226,30 +275,21 @@ def _sweep(order, counts, hp, wp, lut_first, lut_second):
             for q in (p + 1, p - wp + 1, p - wp, p - wp - 1, p - 1, p + wp - 1, p + wp, p + wp + 1):
                 if parent[q] >= 0:
                     _union(parent, size, ring, p, q)
-        for t in range(start, stop):
-            root = _find(parent, order[t])
-            if seen[root] == level + 1:
-                continue
-            seen[root] = level + 1
-            m = size[root]
-            buffer = _grow(buffer, m)
-            before = _grow(before, m)
-            if work.shape[1] < m:
-                work = np.empty((4, max(m, 2 * work.shape[1])), dtype=np.int64)
-            q = root
-            for i in range(m):
-                buffer[i] = q
-                before[i] = img[q]
-                img[q] = 1
-                q = ring[q]
-            thin_flat(img, buffer, m, lut_first, lut_second, wp, marked, work)
-            pixel = _grow(pixel, n_changes + m)
-            inserted = _grow(inserted, n_changes + m)
-            for i in range(m):
-                if img[buffer[i]] != before[i]:
-                    pixel[n_changes] = buffer[i]
-                    inserted[n_changes] = img[buffer[i]]
-                    n_changes += 1
+        buffer, m = _dirty_pixels(order, start, stop, parent, size, ring, seen, level + 1, n_flat, buffer)
+        before = _grow(before, m)
+        if work.shape[1] < m:
+            work = np.empty((5, max(m, 2 * work.shape[1])), dtype=np.int64)
+        for i in range(m):
+            before[i] = img[buffer[i]]
+            img[buffer[i]] = 1
+        thin_flat(img, buffer, m, lut_first, lut_second, wp, marked, work)
+        pixel = _grow(pixel, n_changes + m)
+        inserted = _grow(inserted, n_changes + m)
+        for i in range(m):
+            if img[buffer[i]] != before[i]:
+                pixel[n_changes] = buffer[i]
+                inserted[n_changes] = img[buffer[i]]
+                n_changes += 1
         start = stop
         ptr[level + 1] = n_changes
     return pixel[:n_changes], inserted[:n_changes], ptr
@@ -273,8 +313,7 @@ def sweep_thinning(values: np.ndarray, thresholds_: np.ndarray) -> LevelChanges:
     flat_values = values.ravel()
     above = np.flatnonzero(flat_values >= thr[0]) if len(thr) else np.zeros(0, np.int64)
     above = above[np.argsort(-flat_values[above], kind="stable")]
-    sorted_values = flat_values[above]
-    counts = np.array([np.count_nonzero(sorted_values >= t) for t in thr], dtype=np.int64)
+    counts = np.searchsorted(-flat_values[above], -thr, side="right").astype(np.int64)
     order = (above // w + 1) * (w + 2) + above % w + 1
     lut_first, lut_second = _luts_uint8()
     padded_pixel, inserted, ptr = _sweep(order.astype(np.int64), counts, h + 2, w + 2, lut_first, lut_second)

@@ -22,6 +22,7 @@ Families (`FAMILIES`):
 | `empty_gt` | `soft_thick` | none |
 | `gt_everywhere` | `uniform_noise` | every pixel |
 | `five_annotators` | `texture` | five annotators: each merges some regions, shifts by <= 1 px, adds own strokes |
+| `five_annotators_nms` | `nms_like` (a detector's NMS'd output, the usual BSDS input) | five annotators, as above |
 """
 
 from __future__ import annotations
@@ -172,6 +173,13 @@ def five_annotators(height, width, rng):
     return pred, [_annotator(labels, rng) for _ in range(5)]
 
 
+def five_annotators_nms(height, width, rng):
+    labels = scene_labels(height, width, rng)
+    soft = _blurred_boundaries(label_boundaries(labels), rng, 2, 1.2)
+    soft = soft + (rng.random((height, width)) < 0.02) * rng.random((height, width)) * 0.3
+    return quantize(edge_nms(np.clip(soft, 0, 1))), [_annotator(labels, rng) for _ in range(5)]
+
+
 def _annotator(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One annotator: merges some neighbouring regions (drops their border), shifts by <= 1 px, adds own strokes."""
     n = int(labels.max()) + 1
@@ -193,7 +201,8 @@ def _annotator(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 FAMILIES: dict[str, Family] = {
     f.__name__: f for f in (nms_like, untrained, uniform_noise, smooth_field, texture, soft_thick, stripes,
-                            all_zeros, all_ones, single_gt_pixel, empty_gt, gt_everywhere, five_annotators)
+                            all_zeros, all_ones, single_gt_pixel, empty_gt, gt_everywhere, five_annotators,
+                            five_annotators_nms)
 }
 
 

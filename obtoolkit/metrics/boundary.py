@@ -218,10 +218,23 @@ def image_boundary_counts(
         "valid_mask", valid_mask, shape=(h, w), kind="b", where=where)
     gts = [gt & valid for gt in gts]
     thr = thresholds(options.n_thresholds)
-    pred = _prediction_map(pred_prob, options)
-    radius = matching.matching_radius_px(h, w, options.max_dist)
     thetas = _orientations(pred_orientation_rad, gt_orientations_rad, len(gts), (h, w), where)
-    changes, sum_p = (_bsds_changes if options.thin else _occlusion_changes)(pred, valid, thr)
+    pred = _prediction_map(pred_prob, options)
+    changes, sum_p = _candidate_changes(pred, valid, thr, options)
+    return _counts(changes, sum_p, gts, thetas, thr, options)
+
+
+def _candidate_changes(pred: np.ndarray, valid: np.ndarray, thr: np.ndarray,
+                       options: BoundaryEvalOptions) -> tuple[LevelChanges, np.ndarray]:
+    """The scored predicted sets of every threshold (thinned in the BSDS protocol) as changes, and sumP (K,)."""
+    return (_bsds_changes if options.thin else _occlusion_changes)(pred, valid, thr)
+
+
+def _counts(changes: LevelChanges, sum_p: np.ndarray, gts: list[np.ndarray], thetas, thr: np.ndarray,
+            options: BoundaryEvalOptions) -> BoundaryCounts:
+    """Match the candidate sets with every annotator and count (the last stage of `image_boundary_counts`)."""
+    h, w = gts[0].shape
+    radius = matching.matching_radius_px(h, w, options.max_dist)
     changes = _restrict(changes, _near_any(gts, radius).ravel())
     sum_r = np.full(len(thr), sum(int(gt.sum()) for gt in gts), dtype=np.int64)
     if len(gts) == 1 and thetas is None:

@@ -88,25 +88,44 @@ def _subiteration(img, candidates, n_candidates, lut, wp, deleted):
 
 
 @numba.njit(cache=True, nogil=True)
-def _neighbours_of(img, deleted, n_deleted, wp, marked, candidates, n):
-    """Append the foreground 8-neighbours of `deleted` to `candidates` (once each, via `marked`); return the count."""
+def _wake_neighbours(img, deleted, n_deleted, wp, pending, lists, n_listed, parities):
+    """Queue the foreground 8-neighbours of `deleted` for the next subiterations of the given parities.
+
+    pending[q] bit k is set while q is in lists[k] (once per list). Returns the new list lengths.
+    """
+    n0, n1 = n_listed
     for d in range(n_deleted):
         p = deleted[d]
         for q in (p + 1, p - wp + 1, p - wp, p - wp - 1, p - 1, p + wp - 1, p + wp, p + wp + 1):
-            if img[q] and not marked[q]:
-                marked[q] = 1
-                candidates[n] = q
-                n += 1
-    return n
+            if not img[q]:
+                continue
+            flags = pending[q]
+            if parities & 1 and not flags & 1:
+                lists[0, n0] = q
+                n0 += 1
+            if parities & 2 and not flags & 2:
+                lists[1, n1] = q
+                n1 += 1
+            pending[q] = flags | parities
+    return n0, n1
 
 
 @numba.njit(cache=True, nogil=True)
-def thin_flat(img, pixels, n, lut_first, lut_second, wp, marked, work):
+def _drop_queues(pending, lists, n_listed):
+    for k in range(2):
+        for c in range(n_listed[k]):
+            pending[lists[k, c]] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def thin_flat(img, pixels, n, lut_first, lut_second, wp, pending, work):
     """Thin, in place, the foreground pixels `pixels[:n]` of a flat zero-framed uint8 image.
 
-    While deletions are dense (more than one per 8 remaining pixels over two subiterations), the next subiteration
-    examines every remaining pixel, which is cheaper than listing the neighbours of the deletions; examining a pixel
-    with no recent deletion around is harmless (it keeps its earlier "not deleted").
+    Subiterations 0 and 1 examine every pixel. Afterwards, while deletions are dense (more than one per 8 remaining
+    pixels over the two previous subiterations) every remaining pixel is examined, which costs less than listing
+    neighbours; examining a pixel with no recent deletion around is harmless (it keeps "not deleted"). Once they are
+    sparse, a pixel is examined at subiteration s only when a neighbour was deleted at s - 1 or s - 2: each deletion
+    queues its neighbours once per table (parity), so the neighbours of a deletion are listed once, not twice.
 
     Args:
         img: (Hp * Wp,) uint8 image with a zero frame of at least one pixel; foreground 1. Pixels outside `pixels`
@@ -114,35 +133,51 @@ def thin_flat(img, pixels, n, lut_first, lut_second, wp, marked, work):
         pixels: (>= n,) int64 flat indices of the foreground to thin.
         lut_first, lut_second: (256,) uint8 deletion tables.
         wp: row length of the flat image.
-        marked: (Hp * Wp,) uint8 scratch, all zero on entry and on return.
-        work: (5, >= n) int64 scratch.
+        pending: (Hp * Wp,) uint8 scratch, all zero on entry and on return.
+        work: (6, >= n) int64 scratch.
     """
-    candidates, del_a, del_b, del_c, remaining = work[0], work[1], work[2], work[3], work[4]
-    n_prev = _subiteration(img, pixels, n, lut_first, wp, del_a)
-    n_last = _subiteration(img, pixels, n, lut_second, wp, del_b)
+    lists, remaining = work[0:2], work[2]
+    deleted = (work[3], work[4], work[5])  # rotating: two subiterations ago, the last one, the current one
+    n_prev = _subiteration(img, pixels, n, lut_first, wp, deleted[0])
+    n_last = _subiteration(img, pixels, n, lut_second, wp, deleted[1])
     remaining[:n] = pixels[:n]
     n_remaining = n
-    prev, last, new = del_a, del_b, del_c
-    step = 0
+    n_listed = (0, 0)
+    queued = False
+    step = 2
+    i_prev, i_last, i_new = 0, 1, 2
     while n_prev + n_last > 0:
-        lut = lut_first if step % 2 == 0 else lut_second
+        parity = step % 2
+        lut = lut_first if parity == 0 else lut_second
         if 8 * (n_prev + n_last) >= n_remaining:
+            if queued:
+                _drop_queues(pending, lists, n_listed)
+                n_listed, queued = (0, 0), False
             kept = 0
             for i in range(n_remaining):
                 if img[remaining[i]]:
                     remaining[kept] = remaining[i]
                     kept += 1
             n_remaining = kept
-            n_new = _subiteration(img, remaining, n_remaining, lut, wp, new)
+            n_new = _subiteration(img, remaining, n_remaining, lut, wp, deleted[i_new])
         else:
-            n_cand = _neighbours_of(img, prev, n_prev, wp, marked, candidates, 0)
-            n_cand = _neighbours_of(img, last, n_last, wp, marked, candidates, n_cand)
+            if not queued:
+                n_listed = _wake_neighbours(img, deleted[i_prev], n_prev, wp, pending, lists, (0, 0), 1 << parity)
+                n_listed = _wake_neighbours(img, deleted[i_last], n_last, wp, pending, lists, n_listed, 3)
+                queued = True
+            listed = lists[parity]
+            n_cand = n_listed[parity]
+            bit = np.uint8(1 << parity)
             for c in range(n_cand):
-                marked[candidates[c]] = 0
-            n_new = _subiteration(img, candidates, n_cand, lut, wp, new)
-        prev, last, new = last, new, prev
+                pending[listed[c]] &= ~bit
+            n_listed = (0, n_listed[1]) if parity == 0 else (n_listed[0], 0)
+            n_new = _subiteration(img, listed, n_cand, lut, wp, deleted[i_new])
+            n_listed = _wake_neighbours(img, deleted[i_new], n_new, wp, pending, lists, n_listed, 3)
+        i_prev, i_last, i_new = i_last, i_new, i_prev
         n_prev, n_last = n_last, n_new
         step += 1
+    if queued:
+        _drop_queues(pending, lists, n_listed)
 
 
 def thin(binary: np.ndarray) -> np.ndarray:
@@ -161,7 +196,7 @@ def thin(binary: np.ndarray) -> np.ndarray:
     flat = padded.ravel()
     pixels = np.flatnonzero(flat).astype(np.int64)
     lut_first, lut_second = _luts_uint8()
-    work = np.empty((5, max(len(pixels), 1)), dtype=np.int64)
+    work = np.empty((6, max(len(pixels), 1)), dtype=np.int64)
     thin_flat(flat, pixels, len(pixels), lut_first, lut_second, w + 2, np.zeros_like(flat), work)
     return padded[1:-1, 1:-1].astype(bool)
 
@@ -260,7 +295,7 @@ def _sweep(order, counts, hp, wp, lut_first, lut_second):
     ptr = np.zeros(n_levels + 1, dtype=np.int64)
     buffer = np.empty(16, dtype=np.int64)
     before = np.empty(16, dtype=np.uint8)
-    work = np.empty((5, 16), dtype=np.int64)
+    work = np.empty((6, 16), dtype=np.int64)
     n_changes = 0
     start = 0
     for level in range(n_levels):
@@ -278,7 +313,7 @@ def _sweep(order, counts, hp, wp, lut_first, lut_second):
         buffer, m = _dirty_pixels(order, start, stop, parent, size, ring, seen, level + 1, n_flat, buffer)
         before = _grow(before, m)
         if work.shape[1] < m:
-            work = np.empty((5, max(m, 2 * work.shape[1])), dtype=np.int64)
+            work = np.empty((6, max(m, 2 * work.shape[1])), dtype=np.int64)
         for i in range(m):
             before[i] = img[buffer[i]]
             img[buffer[i]] = 1

@@ -122,12 +122,26 @@ def image_numbers(counts: list[list[int]]) -> dict[str, float]:
     return {"ods_f": result.ods.f_measure, "ois_f": result.ois_f, "ap": result.ap}
 
 
+def _read_cache(path: Path | None) -> dict:
+    """pyEdgeEval results of an earlier --json run, by (family, seed, width, height, protocol)."""
+    if path is None:
+        return {}
+    cache = {}
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        if row.get("pyedgeeval") and "error" not in row["pyedgeeval"]:
+            cache[(row["family"], row["seed"], *row["size"], row["protocol"])] = row["pyedgeeval"]
+    return cache
+
+
 def _size(text: str) -> tuple[int, int]:
     width, height = text.lower().split("x")
     return int(width), int(height)
 
 
 def _cell(result: dict) -> str:
+    if not result:
+        return ""
     if "timeout_s" in result:
         return f"> {result['timeout_s']:.0f}"
     if "error" in result:
@@ -165,6 +179,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per case and tool")
     parser.add_argument("--pyedgeeval-python", default=None)
     parser.add_argument("--json", type=Path, default=None, help="append one JSON line per case here")
+    parser.add_argument("--pyedgeeval-cache", type=Path, default=None,
+                        help="JSON lines of an earlier run: reuse its pyEdgeEval results for the same cases "
+                             "(pyEdgeEval is slow and does not change)")
+    parser.add_argument("--only-pyedgeeval", action="store_true", help="skip our benchmark (fill the cache)")
     parser.add_argument("--worker", nargs=2, metavar=("CASE", "PROTOCOL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -173,10 +191,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, one core per case, "
           f"load average {os.getloadavg()[0]:.2f} at start")
     header = "| family | size | protocol | ours s | map / sets / match s | peak MB |"
-    if args.pyedgeeval_python:
+    if args.pyedgeeval_python or args.pyedgeeval_cache:
         header += " pyEdgeEval s | speed-up | ODS / OIS / AP ours - pyEdgeEval |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
+    cache = _read_cache(args.pyedgeeval_cache)
     with tempfile.TemporaryDirectory(prefix="bench_stress_") as tmp:
         for width, height in args.sizes:
             for family in args.families:
@@ -185,10 +204,10 @@ def main(argv: list[str] | None = None) -> None:
                     case = Path(tmp) / f"{family}_{width}x{height}_{seed}.npz"
                     np.savez(case, pred=pred, gts=np.stack(gts))
                     for protocol in args.protocols:
-                        ours = _run_worker([sys.executable, str(Path(__file__)), "--worker", str(case), protocol],
-                                           args.timeout)
-                        theirs = None
-                        if args.pyedgeeval_python:
+                        ours = {} if args.only_pyedgeeval else _run_worker(
+                            [sys.executable, str(Path(__file__)), "--worker", str(case), protocol], args.timeout)
+                        theirs = cache.get((family, seed, width, height, protocol))
+                        if theirs is None and args.pyedgeeval_python:
                             theirs = _run_worker([args.pyedgeeval_python, "-c", _PYEDGEEVAL_WORKER, str(case),
                                                   protocol], args.timeout)
                         name = family if args.seeds == 1 else f"{family}#{seed}"

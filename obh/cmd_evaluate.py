@@ -27,7 +27,8 @@ import click
 @click.option("--rgb-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Optional folder of RGB images (<GT stem><rgb-suffix>) shown in the report.")
 @click.option("--rgb-suffix", default=".jpg", show_default=True)
-@click.option("--jobs", "n_jobs", type=int, default=1, show_default=True, help="Worker processes (-1: all cores).")
+@click.option("--jobs", "n_jobs", type=int, default=-1, show_default=True,
+              help="Worker processes, one image and one thread each (-1: one per core).")
 def evaluate_maps(pred_dir: Path, gt_dir: Path, out_dir: Path, protocol: str, max_dist: float, n_thresholds: int,
                   apply_nms: bool | None, nms_presmooth: int, invert: bool, pred_suffix: str, rgb_dir: Path | None,
                   rgb_suffix: str, n_jobs: int) -> None:
@@ -40,7 +41,7 @@ def evaluate_maps(pred_dir: Path, gt_dir: Path, out_dir: Path, protocol: str, ma
                                   apply_nms=apply_nms, nms_presmooth_radius=nms_presmooth)
     job = MapsJob(pred_dir, gt_dir, out_dir, invert=invert, pred_suffix=pred_suffix, rgb_dir=rgb_dir,
                   rgb_suffix=rgb_suffix)
-    result = run(job, options, n_jobs=n_jobs).boundary
+    result = run(job, options, n_jobs=n_jobs, progress=True).boundary
     click.echo(f"ODS F {result.ods.f_measure:.4f} (R {result.ods.recall:.4f}, P {result.ods.precision:.4f}, "
                f"t {result.ods.threshold:.3f})  OIS F {result.ois_f:.4f}  AP {result.ap:.4f}  "
                f"R50 {result.r50:.4f}  images {result.n_images}")

@@ -1,8 +1,9 @@
 """Score a folder of predicted boundary PNGs against a folder of ground truth, and write the outputs.
 
-The driver behind `obh evaluate-maps`: pairs files by name, computes per-image counts in parallel (joblib, one
-thread per worker; the result equals the serial one), accumulates them in a BoundaryEvaluator and writes
-`metrics.json`, `per_image.csv`, `pr_curve.png` and `report.html` (worst and best images) under the output folder.
+The driver behind `obh evaluate-maps`: pairs files by name, computes per-image counts in worker processes (joblib
+loky, one thread per worker; the counts are integers, so the result equals the serial one bit for bit), accumulates
+them in a BoundaryEvaluator and writes `metrics.json`, `per_image.csv`, `pr_curve.png` and `report.html` (worst and
+best images) under the output folder.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
+from tqdm import tqdm
 
 from obtoolkit.metrics import maps_io, report
 from obtoolkit.metrics.boundary import BoundaryCounts, BoundaryEvalOptions, binary_map, image_boundary_counts
+from obtoolkit.metrics.cardinality import maximum_matching
+from obtoolkit.metrics.disk import matching_radius_px
 from obtoolkit.metrics.evaluators import BoundaryEvaluation, BoundaryEvaluator
-from obtoolkit.metrics.matching import match_maps
 from obtoolkit.provenance import git_sha, package_version
 
 
@@ -44,18 +47,33 @@ def _image_counts(name: str, pred_path: Path, gt_path: Path, options: BoundaryEv
     return image_boundary_counts(pred, gts, options, where=name)
 
 
-def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1) -> BoundaryEvaluation:
-    """Evaluate every GT file of `job.gt_dir` against its prediction and write the outputs to `job.out_dir`."""
+def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1,
+                  progress: bool = False) -> BoundaryEvaluation:
+    """Evaluate every GT file of `job.gt_dir` against its prediction and write the outputs to `job.out_dir`.
+
+    n_jobs: worker processes (1: in this process; -1: one per core), each single-threaded. progress: show a bar.
+    """
+    if n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs: expected -1 (one process per core) or a positive count, got {n_jobs}")
     pairs = maps_io.pair_files(job.pred_dir, job.gt_dir, job.pred_suffix)
-    tasks = (delayed(_image_counts)(name, pred, gt, options, job.invert) for name, pred, gt in pairs)
-    all_counts = Parallel(n_jobs=n_jobs, backend="loky")(tasks) if n_jobs != 1 else [
-        _image_counts(name, pred, gt, options, job.invert) for name, pred, gt in pairs]
+    all_counts = _all_counts(pairs, options, job.invert, n_jobs, progress)
     evaluator = BoundaryEvaluator(options)
     for (name, _, _), counts in zip(pairs, all_counts, strict=True):
         evaluator.add_counts(name, counts)
     evaluation = evaluator.evaluate()
     write_outputs(job, evaluation, {name: (pred, gt) for name, pred, gt in pairs})
     return evaluation
+
+
+def _all_counts(pairs: list[tuple[str, Path, Path]], options: BoundaryEvalOptions, invert: bool, n_jobs: int,
+                progress: bool) -> list[BoundaryCounts]:
+    """Counts of every pair, in order; images are independent, so they are spread over processes."""
+    bar = {"total": len(pairs), "unit": "image", "desc": "evaluate-maps", "disable": not progress}
+    if n_jobs == 1 or len(pairs) <= 1:
+        return list(tqdm((_image_counts(name, pred, gt, options, invert) for name, pred, gt in pairs), **bar))
+    calls = (delayed(_image_counts)(name, pred, gt, options, invert) for name, pred, gt in pairs)
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        return list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(calls), **bar))
 
 
 def write_outputs(job: MapsJob, evaluation: BoundaryEvaluation, files: dict[str, tuple[Path, Path]]) -> None:
@@ -83,8 +101,9 @@ def _pictures(job: MapsJob, name: str, pred_path: Path, gt_path: Path, threshold
     gts = maps_io.read_ground_truth(gt_path)
     gt_any = np.logical_or.reduce(gts)
     binary = binary_map(pred, threshold, options)
-    match = match_maps(binary, gts[0], max_dist=options.max_dist)
-    picture = report.matches_picture(match.pred_matched, binary & ~match.pred_matched, gts[0] & ~match.gt_matched)
+    radius = matching_radius_px(*binary.shape, options.max_dist)
+    pred_matched, gt_matched = maximum_matching(binary, gts[0], radius)
+    picture = report.matches_picture(pred_matched, binary & ~pred_matched, gts[0] & ~gt_matched)
     rgb = None
     if job.rgb_dir is not None:
         rgb_path = Path(job.rgb_dir) / f"{name}{job.rgb_suffix}"

@@ -140,16 +140,8 @@ def _restrict(changes: LevelChanges, keep_flat: np.ndarray) -> LevelChanges:
     return LevelChanges(changes.pixel[keep], changes.inserted[keep], kept_before[changes.ptr].astype(np.int64))
 
 
-def _sorted_within_levels(changes: LevelChanges, key: np.ndarray) -> LevelChanges:
-    """Deletions first, then insertions, each by increasing `key`, inside every level."""
-    level = np.repeat(np.arange(len(changes.ptr) - 1), np.diff(changes.ptr))
-    order = np.lexsort((key, changes.inserted, level))
-    return LevelChanges(changes.pixel[order], changes.inserted[order], changes.ptr)
-
-
 def _single_counts(changes: LevelChanges, gt: np.ndarray, radius: float) -> np.ndarray:
     """(K,) matched pairs with one annotator: the maximum matching size at every threshold (`cardinality`)."""
-    changes = _sorted_within_levels(changes, changes.pixel)
     sizes = cardinality.matching_sizes(gt, radius, changes.pixel, changes.inserted, changes.ptr)
     return sizes[::-1].astype(np.int64)
 

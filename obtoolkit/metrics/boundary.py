@@ -142,6 +142,8 @@ def _restrict(changes: LevelChanges, keep_flat: np.ndarray) -> LevelChanges:
 
 def _single_counts(changes: LevelChanges, gt: np.ndarray, radius: float) -> np.ndarray:
     """(K,) matched pairs with one annotator: the maximum matching size at every threshold (`cardinality`)."""
+    if not len(changes.pixel):
+        return np.zeros(len(changes.ptr) - 1, dtype=np.int64)
     sizes = cardinality.matching_sizes(gt, radius, changes.pixel, changes.inserted, changes.ptr)
     return sizes[::-1].astype(np.int64)
 
@@ -227,7 +229,8 @@ def _counts(changes: LevelChanges, sum_p: np.ndarray, gts: list[np.ndarray], the
     """Match the candidate sets with every annotator and count (the last stage of `image_boundary_counts`)."""
     h, w = gts[0].shape
     radius = matching.matching_radius_px(h, w, options.max_dist)
-    changes = _restrict(changes, _near_any(gts, radius).ravel())
+    if len(changes.pixel):
+        changes = _restrict(changes, _near_any(gts, radius).ravel())
     sum_r = np.full(len(thr), sum(int(gt.sum()) for gt in gts), dtype=np.int64)
     if len(gts) == 1 and thetas is None:
         matched = _single_counts(changes, gts[0], radius)

@@ -6,8 +6,8 @@ pixel p -- GT pixel g, admissible when |p - g| <= r_px". With one annotator, cnt
 never enters the counts. This module computes nu at every threshold exactly, without costs.
 
 Algorithm. Thresholds are processed from the highest to the lowest; between two thresholds, predicted pixels leave
-(deletions, BSDS protocol only: thinned maps are not nested) and enter (insertions). A maximum matching M is kept
-throughout, with two kinds of marks that prune searches:
+(deletions, BSDS protocol only: thinned maps are not nested) and enter (insertions), deletions first. A maximum
+matching M is kept throughout, with two kinds of marks that prune searches:
 
 - Insertion of x: one search for an augmenting path from x (breadth first: x -> GT g -> mate(g) -> GT ...). If M was
   maximum before, M plus this path (or M itself when there is none) is maximum after, because every augmenting path
@@ -20,9 +20,12 @@ throughout, with two kinds of marks that prune searches:
   N(mate(g)) is a subset of D. An alternating path entering D therefore never leaves it and never ends (D has no free
   pixel), so searches from predicted pixels skip D. Insertions and augmentations that avoid D keep the invariant;
   a search from a GT pixel outside D never enters D (it would arrive at mate(d) from a GT neighbour of mate(d), which
-  is in D). Only the deletion of the mate of some g in D breaks it; then the set Y of dead pixels from which g is
-  reachable (found backwards: g -> predicted neighbour q -> mate(q) if dead -> ...) leaves D; D \\ Y keeps the
-  invariant (a pixel d with N(mate(d)) meeting Y reaches g, so it is in Y) and no path from g enters D \\ Y.
+  is in D). Only the deletion of the mate of some g in D breaks it. The search from g then runs first (searches from
+  GT pixels do not skip D). If it re-matches g along a path whose predicted pixels have all their GT neighbours in
+  D, D is closed again (all of D is matched; the new mates' neighbourhoods lie in D; other mates did not change) and
+  stays. Otherwise the set Y of dead pixels that can reach g (no path) or a dead GT pixel of the path (found
+  backwards: h -> predicted neighbour q -> mate(q) if dead -> ...) leaves D. D \\ Y keeps the invariant: a dead d
+  whose mate's neighbourhood meets Y reaches Y's seeds, so it is in Y, and the mates outside Y did not change.
 - Exhausted predicted pixels (set E, valid during one threshold's deletions only). When a search from a freed GT
   pixel fails, every predicted pixel it reached is matched and every predicted neighbour of their mates was reached.
   Such a region holds no free predicted pixel and stays so under deletions and augmentations from GT pixels, so later

@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import maximum_bipartite_matching
+from scipy.spatial import cKDTree
 
+from bench.stress_maps import FAMILIES, make_case
+from obtoolkit.metrics.boundary import BoundaryEvalOptions, binary_map, image_boundary_counts
 from obtoolkit.metrics.cardinality import DiskLayout, matching_sizes, maximum_matching
 from obtoolkit.metrics.disk import disk_offsets
+from obtoolkit.metrics.matching import matching_radius_px
 
 from .test_matching import brute_force
 
@@ -72,3 +78,66 @@ def test_maximum_matching_has_the_benchmark_count_and_admissible_pairs():
         pred_matched, gt_matched = maximum_matching(pred, gt, radius)
         assert pred_matched.sum() == gt_matched.sum() == brute_force(pred, gt, radius)[0]
         assert not (pred_matched & ~pred).any() and not (gt_matched & ~gt).any()
+
+
+def scipy_matching_size(pred, gt, radius_px):
+    """Maximum matching size by scipy's Hopcroft-Karp on the explicit graph (|p - g| <= r): an independent reference
+    that, unlike the dense assignment, stays fast on maps of a few thousand pixels."""
+    p, g = np.argwhere(pred).astype(np.float64), np.argwhere(gt).astype(np.float64)
+    if len(p) == 0 or len(g) == 0:
+        return 0
+    pairs = cKDTree(p).sparse_distance_matrix(cKDTree(g), radius_px + 1e-9, output_type="coo_matrix")
+    keep = np.hypot(*(p[pairs.row] - g[pairs.col]).T) <= radius_px
+    graph = csr_matrix((np.ones(keep.sum()), (pairs.row[keep], pairs.col[keep])), shape=(len(p), len(g)))
+    return int((maximum_bipartite_matching(graph, perm_type="column") >= 0).sum())
+
+
+def test_scipy_reference_agrees_with_the_dense_assignment():
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        h, w = rng.integers(2, 16, 2)
+        pred, gt = rng.random((h, w)) < rng.uniform(0.05, 0.7), rng.random((h, w)) < rng.uniform(0.05, 0.7)
+        radius = float(rng.uniform(0.5, 3.0))
+        assert scipy_matching_size(pred, gt, radius) == brute_force(pred, gt, radius)[0]
+
+
+@pytest.mark.parametrize("family", sorted(f for f in FAMILIES if not f.startswith("five_annotators")))
+def test_bsds_sweep_on_stress_families_equals_a_maximum_matching_per_threshold(family):
+    """BSDS protocol on larger stress maps (thinned sets are not nested: many deletions of matched pixels, so dead
+    regions lose their mates and are re-matched or revived): each threshold's count == scipy's maximum matching of
+    that threshold's set thinned from scratch."""
+    for seed, (h, w, max_dist) in enumerate([(48, 64, 0.06), (40, 52, 0.1), (56, 40, 0.035)]):
+        pred, gts = make_case(family, h, w, seed)
+        options = BoundaryEvalOptions(protocol="bsds", n_thresholds=49, max_dist=max_dist)
+        counts = image_boundary_counts(pred, gts, options)
+        radius = matching_radius_px(h, w, max_dist)
+        for k, t in enumerate(counts.thresholds):
+            n = scipy_matching_size(binary_map(pred, t, options), gts[0], radius)
+            assert counts.cnt_r[k] == counts.cnt_p[k] == n, (family, seed, k)
+
+
+def test_long_random_walks_of_insertions_and_deletions_on_geometric_maps():
+    """Many levels that toggle clustered pixels on and off (mates of dead GT pixels are deleted often) around a
+    boundary-like GT: every level's size == scipy's maximum matching."""
+    rng = np.random.default_rng(21)
+    for k in range(12):
+        h, w = rng.integers(20, 48, 2)
+        gt = make_case("nms_like", int(h), int(w), k)[1][0] | (rng.random((h, w)) < rng.uniform(0.0, 0.05))
+        radius = float(rng.uniform(1.0, 4.5))
+        present = np.zeros(h * w, dtype=bool)
+        pixel, inserted, ptr, states = [], [], [0], []
+        for _ in range(60):
+            y, x = rng.integers(0, h), rng.integers(0, w)
+            half = int(rng.integers(1, 6))
+            box = np.zeros((h, w), dtype=bool)
+            box[max(y - half, 0): y + half + 1, max(x - half, 0): x + half + 1] = True
+            flip = np.flatnonzero(box.ravel() & (rng.random(h * w) < rng.uniform(0.2, 1.0)))
+            for q in rng.permutation(flip):
+                pixel.append(q)
+                inserted.append(not present[q])
+                present[q] = not present[q]
+            ptr.append(len(pixel))
+            states.append(present.reshape(h, w).copy())
+        sizes = matching_sizes(gt, radius, np.array(pixel, dtype=np.int64), np.array(inserted, dtype=bool),
+                               np.array(ptr))
+        assert list(sizes) == [scipy_matching_size(s, gt, radius) for s in states], k

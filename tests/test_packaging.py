@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib and the venv layout used here need 3.11")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OTHER_TORCH = "2.13.1"
 
@@ -53,7 +55,6 @@ def test_metadata_asks_for_a_torch_range_and_constraints_pin_it():
     assert "torch==" in (REPO_ROOT / "constraints.txt").read_text()
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib and the venv layout used here need Python 3.11")
 def test_pip_install_keeps_an_installed_torch_of_another_version(venv_with_other_torch, tmp_path):
     python = venv_with_other_torch
     assert subprocess.check_output([python, "-c", "import torch; print(torch.__version__)"], text=True).strip() \

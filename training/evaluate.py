@@ -13,6 +13,7 @@ batches change the network's floating-point summation order (results agree to ~1
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import deque
@@ -172,13 +173,17 @@ def picture_of(image: torch.Tensor, frame: FrameArrays) -> FramePicture:
                         frame.gt_depth_du, frame.valid, frame.pred_depth_du)
 
 
-def prediction_sheet(pictures: Sequence[FramePicture]) -> np.ndarray:
+def prediction_sheet(pictures: Sequence[FramePicture], *, max_width_px: int = 512) -> np.ndarray:
     """A contact sheet, one row per frame: RGB, ground-truth OB, predicted OB probability, ground-truth and predicted
-    depth (one colour scale per frame: its largest valid ground-truth depth)."""
+    depth (one colour scale per frame: its largest valid ground-truth depth); tiles subsampled to at most
+    `max_width_px` pixels wide."""
     from obtoolkit.viz import contact_sheet, depth_to_rgb, gray_to_rgb
 
     tiles = []
-    for p in pictures:
+    for picture in pictures:
+        step = -(-picture.rgb.shape[1] // max_width_px)
+        arrays = (getattr(picture, f.name) for f in dataclasses.fields(picture)[1:])  # astuple would copy them
+        p = FramePicture(picture.name, *(a[::step, ::step] for a in arrays))
         scale = float(p.gt_depth_du[p.valid].max()) if p.valid.any() else float(np.nanmax(p.pred_depth_du))
         tiles += [(p.name, p.rgb), ("ground-truth OB", gray_to_rgb(p.gt_boundary.astype(np.float32))),
                   ("predicted OB probability", gray_to_rgb(p.probability)),

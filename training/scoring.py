@@ -8,8 +8,10 @@ counts; `DepthBenchmark`: the nine depth metrics), and an accumulator in the mai
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -168,15 +170,20 @@ class MetricPool:
         self.workers = workers
         self._pool = None
 
+    def start(self) -> MetricPool:
+        """Start the workers now (the first start also starts the fork server: a few seconds), not at first use."""
+        if self.workers > 0 and self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            with _main_script_hidden():
+                self._pool = context.Pool(self.workers)
+        return self
+
     def submit(self, function: Callable[..., Any], *args: Any):
         """Queue `function(*args)`; returns an object with `ready()` and `get(timeout)`."""
         if self.workers == 0:
             return _Done(function(*args))
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-            self._pool = context.Pool(self.workers)
-        return self._pool.apply_async(function, args)
+        return self.start()._pool.apply_async(function, args)
 
     def terminate(self) -> None:
         """Stop the workers now, abandoning queued and running jobs (the pool restarts on the next submit)."""
@@ -197,3 +204,21 @@ class MetricPool:
 
     def __exit__(self, *exc_info) -> None:
         self.terminate() if exc_info[0] is not None else self.close()
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Keep the fork server and its workers from re-running the caller's script (what multiprocessing does for
+    `spawn` and `forkserver` when `__main__` has a file): a script without an `if __name__ == "__main__"` guard
+    would start training again in every worker. The workers only run functions of importable modules."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+

@@ -82,6 +82,8 @@ class Validator:
         self.monitor = ValidationMonitor(depth, depth_unit_m=depth_unit_m, max_dist=boundary.max_dist,
                                          n_thresholds=boundary.n_thresholds)
         self.pool = MetricPool(section.exact_workers)
+        if section.exact == "background":
+            self.pool.start()  # now, not in the first validation
         self.job: ExactJob | None = None
 
     def run(self, model: nn.Module, step: int) -> dict[str, float]:
@@ -124,7 +126,7 @@ class Validator:
         atomic_write_text(folder / "monitor.json", json.dumps({"step": step, "monitor": values, "per_image_depth":
                                                               rows}, indent=1, default=float) + "\n")
         if pictures:
-            save_png(folder / "predictions.png", prediction_sheet(pictures))
+            save_png(folder / "predictions.png", prediction_sheet(pictures, max_width_px=256))
 
     def _submit(self, step: int, maps: list) -> None:
         if self.job is not None:  # unfinished: the newer model matters more

@@ -197,7 +197,14 @@ def export_model(checkpoint: str | Path, out: str | Path, *, dtype: str = "float
     out = Path(out)
     with atomic_path(out) as tmp:
         save_file(weights, str(tmp), metadata=metadata)
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors creates the file private (0600); a model is for sharing
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_model_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",

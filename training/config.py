@@ -111,13 +111,13 @@ class ValidationSection:
     metrics and a tolerance-based boundary F: `training.monitor`). exact: when the exact ODS/OIS/AP benchmark runs:
     "background" (each validation's maps go to `exact_workers` processes; training never waits for them, a newer
     validation supersedes an unfinished one, and the end of the run waits at most `exact_wait_s` seconds),
-    "end" (once, on the final model, after the last checkpoint) or "off" (`obh evaluate` gives it). pictures: frames
-    of each validation drawn in val/step_N/predictions.png."""
+    "end" (once, on the final model, after the last checkpoint) or "never" (`obh evaluate` gives it; not "off",
+    which YAML reads as false). pictures: frames of each validation drawn in val/step_N/predictions.png."""
 
     frames: int | None = 64
     batch_size: int = 1
     num_workers: int = 0
-    exact: Literal["background", "end", "off"] = "background"
+    exact: Literal["background", "end", "never"] = "background"
     exact_workers: int = 1
     exact_wait_s: float = 30.0
     pictures: int = 3

@@ -10,7 +10,7 @@ runs in the training loop:
   and a `val_exact` log record. A validation that finds the previous job unfinished stops it (recorded as
   superseded): the newest model matters most. At the end of the run `finish` waits at most `exact_wait_s` seconds.
 - "end": `finish` runs it once on the final model (`training.evaluate.evaluate_model`);
-- "off": `obh evaluate` gives it.
+- "never": `obh evaluate` gives it.
 """
 
 from __future__ import annotations

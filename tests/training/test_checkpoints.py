@@ -125,6 +125,7 @@ def test_export_writes_weights_only_safetensors_that_load_like_checkpoints(tmp_p
     tolerance = 0 if dtype == "float32" else 0.05
     torch.testing.assert_close(got.depth, expected.depth, atol=tolerance * 10, rtol=tolerance)
     assert out.stat().st_size < checkpoint.stat().st_size
+    assert out.stat().st_mode & 0o777 == checkpoint.stat().st_mode & 0o777  # as readable as a checkpoint
 
 
 def test_exported_files_are_checked(tmp_path, toy_variants):

@@ -136,13 +136,13 @@ def test_validation_runs_on_the_val_split_and_writes_reports(dataset, tmp_path, 
         assert (run / "val" / "step_0000006" / name).is_file(), name
 
 
-def test_validation_exact_at_the_end_or_off(dataset, tmp_path, toy_variants):
+def test_validation_exact_at_the_end_or_never(dataset, tmp_path, toy_variants):
     run = train(make_config(dataset, tmp_path / "end", schedule={"val_every": 3},
                             validation={"exact": "end", "exact_workers": 1}))
     assert [r["step"] for r in read_log(run, "val_exact")] == [6] and len(read_log(run, "val")) == 2
     assert (run / "val" / "step_0000006" / "metrics.json").is_file()
     assert not (run / "val" / "step_0000003" / "metrics.json").exists()
-    run = train(make_config(dataset, tmp_path / "off", validation={"exact": "off"}))
+    run = train(make_config(dataset, tmp_path / "off", validation={"exact": "never"}))
     assert read_log(run, "val_exact") == [] and len(read_log(run, "val")) == 1
 
 

@@ -186,4 +186,3 @@ def recorded_config(mapping: Mapping[str, Any], *, source: str) -> tuple[TrainCo
         else:
             kept[name] = value
     return from_mapping(TrainConfig, kept, source=source), dropped
-

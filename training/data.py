@@ -64,7 +64,7 @@ class DataConfig:
 
 
 class Sample(NamedTuple):
-    """One training sample (batched by the DataLoader: a leading batch dimension, and `name` a list).
+    """One training sample (batched by the DataLoader: a leading batch dimension, and `name` a sequence of str).
 
     image: float32 (3, H, W) ImageNet-normalised RGB; depth: float32 (1, H, W) in network units, 0 where invalid;
     valid: bool (1, H, W) finite depth > 0; boundary: float32 (1, H, W) 0/1 target; theta: float32 (1, H, W)

@@ -110,6 +110,7 @@ def one_thread(_: int) -> None:
 
 
 def batches(loader: DataLoader) -> Iterator[Sample]:
+    """The batches of an `eval_loader` (each of its items is a list of one-size batches)."""
     for group in loader:
         yield from group
 

@@ -111,6 +111,14 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+class ImageSample(NamedTuple):
+    """name: the file's stem; image: float32 (3, H, W) normalised; rgb: uint8 (H, W, 3) as read."""
+
+    name: str
+    image: torch.Tensor
+    rgb: torch.Tensor
+
+
 class ImageFiles(Dataset):
     """Images read from files and normalised like the training data (`normalize_image`), with their names."""
 
@@ -124,14 +132,6 @@ class ImageFiles(Dataset):
         rgb = read_image_rgb(self.paths[index])
         image = torch.from_numpy(normalize_image(rgb.astype(np.float32)))
         return ImageSample(self.paths[index].stem, image, torch.from_numpy(rgb))
-
-
-class ImageSample(NamedTuple):
-    """name: the file's stem; image: float32 (3, H, W) normalised; rgb: uint8 (H, W, 3) as read."""
-
-    name: str
-    image: torch.Tensor
-    rgb: torch.Tensor
 
 
 def predict_images(model: torch.nn.Module, depth_unit_m: float, images: Sequence[Path], out_dir: Path, *,

@@ -25,10 +25,15 @@ def before(checkpoint: str, root: str, frames: int) -> str:
     """The older tree's validation: `evaluate_model` with the exact benchmark inline."""
     import torch
 
+    import training
     from obtoolkit.metrics import DEPTH_PRESETS
     from training.checkpoints import load_model_checkpoint
     from training.data import DataConfig, ObHypersimDataset
     from training.evaluate import EvalOptions, evaluate_model
+
+    tree = Path(training.__file__).resolve().parents[1]
+    if tree == REPO:
+        raise RuntimeError(f"--before must be another tree than {REPO} (PYTHONPATH did not take precedence)")
 
     model, _ = load_model_checkpoint(checkpoint)
     dataset = ObHypersimDataset(DataConfig(root=root, split="val", augment=None))
@@ -37,7 +42,7 @@ def before(checkpoint: str, root: str, frames: int) -> str:
                             options=EvalOptions(depth=DEPTH_PRESETS["hypersim"], max_frames=frames))
     blocking = time.perf_counter() - began
     summary = result.summary()
-    return (f"before: blocking {blocking:.2f} s; AbsRel {summary['depth/abs_rel']:.4f}, "
+    return (f"before ({tree}): blocking {blocking:.2f} s; AbsRel {summary['depth/abs_rel']:.4f}, "
             f"ODS F {summary['boundary/ods_f']:.4f}")
 
 

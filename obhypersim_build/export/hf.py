@@ -1,15 +1,18 @@
 """Writing one Parquet file of a HuggingFace `datasets` folder, without the `datasets` library.
 
-Columns: `key`; one column per member (images as {"bytes", "path"} structs, which the schema metadata `huggingface`
-declares as the `Image` feature; depth as nested lists (H of W) of its stored dtype; `.npz` labels as binary; JSON
-members as strings); then the manifest columns. Every file of an export has the same schema (`hf_schema`). A file
+Columns: `key`; the member columns: images as {"bytes", "path"} structs, which the schema metadata `huggingface`
+declares as the `Image` feature; arrays as nested lists of their stored dtype (depth: H lists of W float16; each entry
+of an `.npz` label a column of its own: `order`, `relation_class` (H, W, 9)); JSON members as strings; then the
+manifest columns. Every file of an export has the same schema (`hf_schema`). A file
 is written under a temporary name, read back with `obtoolkit.shards.iter_parquet_samples` and checked (members equal
 to what was written, labels equal to the manifest's hashes), then renamed.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +22,10 @@ import pyarrow.parquet as pq
 from obtoolkit.errors import FormatError, OBToolkitError
 from obtoolkit.fileio import atomic_path
 from obtoolkit.shards import file_sha256, iter_parquet_samples, sample_problems
-from obtoolkit.shards.members import IMAGE_EXTENSIONS, ROW_MEMBER, member_digest, split_member
+from obtoolkit.shards.members import IMAGE_EXTENSIONS, member_digest, split_member
 from obtoolkit.shards.parquet import KEY_COLUMN, MEMBERS_METADATA_KEY
 
-from .plan import ExportPlan, Part
+from .plan import ExportPlan, Part, PlannedMember, PlannedSample
 from .sources import read_members
 from .webdataset import BadSamples
 
@@ -32,37 +35,62 @@ BYTES_PER_GROUP = 64 << 20
 
 
 def hf_schema(plan: ExportPlan) -> pa.Schema:
-    """One schema for every file: key, a column per member product (one name and dtype each), manifest columns."""
-    members: dict[str, tuple[str, str | None]] = {}
+    """One schema for every file: key, the member columns (one type each across the export), manifest columns."""
+    columns: dict[str, tuple[str, pa.DataType]] = {}
     for part in plan.parts:
         for sample in part.samples:
             for member in sample.members:
-                if member.source is None:
-                    continue
-                product = split_member(member.name)[0]
-                if members.setdefault(product, (member.name, member.dtype)) != (member.name, member.dtype):
-                    raise ValueError(f"{product}: members {members[product]} and {(member.name, member.dtype)} in one "
-                                     f"export; a Parquet column holds one kind (sample {sample.key})")
+                for column, found in _member_columns(member).items():
+                    if columns.setdefault(column, found) != found:
+                        raise ValueError(f"column {column}: {columns[column]} and {found} (sample {sample.key}); a "
+                                         f"Parquet column holds one kind of member")
     manifest_schema = plan.table.schema.remove_metadata()
-    clash = sorted(({KEY_COLUMN} | set(members)) & set(manifest_schema.names))
+    clash = sorted(({KEY_COLUMN} | set(columns)) & set(manifest_schema.names))
     if clash:
         raise ValueError(f"member columns {clash} collide with manifest columns")
     fields = [pa.field(KEY_COLUMN, pa.string(), nullable=False)]
-    fields += [pa.field(product, _column_type(name, dtype)) for product, (name, dtype) in members.items()]
-    features = {product: {"_type": "Image"} for product, (name, _) in members.items()
-                if split_member(name)[1] in IMAGE_EXTENSIONS}
+    fields += [pa.field(column, column_type) for column, (_, column_type) in columns.items()]
+    features = {column: {"_type": "Image"} for column, (_, column_type) in columns.items()
+                if column_type == IMAGE_TYPE}
     metadata = {b"huggingface": json.dumps({"info": {"features": features}}).encode(),
-                MEMBERS_METADATA_KEY: json.dumps({p: name for p, (name, _) in members.items()}).encode()}
+                MEMBERS_METADATA_KEY: json.dumps({c: name for c, (name, _) in columns.items()}).encode()}
     return pa.schema(fields + list(manifest_schema), metadata=metadata)
 
 
-def _column_type(name: str, dtype: str | None) -> pa.DataType:
-    extension = split_member(name)[1]
+def _member_columns(member: PlannedMember) -> dict[str, tuple[str, pa.DataType]]:
+    """Column -> (member name the reader gives it, Arrow type) of one planned member; arrays get a column each."""
+    if member.source is None:
+        return {}
+    if member.arrays:
+        return {entry: (f"{entry}.npy", _nested_type(dtype, ndim)) for entry, dtype, ndim in member.arrays}
+    product, extension = split_member(member.name)
     if extension in IMAGE_EXTENSIONS:
-        return IMAGE_TYPE
-    if dtype is not None:
-        return pa.list_(pa.list_(pa.from_numpy_dtype(np.dtype(dtype))))
-    return pa.string() if extension == "json" else pa.binary()
+        return {product: (member.name, IMAGE_TYPE)}
+    return {product: (member.name, pa.string() if extension == "json" else pa.binary())}
+
+
+def _nested_type(dtype: str, ndim: int) -> pa.DataType:
+    column_type = pa.from_numpy_dtype(np.dtype(dtype))
+    for _ in range(ndim):
+        column_type = pa.list_(column_type)
+    return column_type
+
+
+def _column_values(sample: PlannedSample, members: dict[str, bytes | np.ndarray]) -> dict[str, object]:
+    """Column -> value of one sample: images and other files as bytes, HDF5 and .npz arrays as arrays."""
+    values: dict[str, object] = {}
+    for member in sample.members:
+        if member.source is None:
+            continue
+        value = members[member.name]
+        if not member.arrays:
+            values[split_member(member.name)[0]] = value
+        elif isinstance(value, np.ndarray):
+            values[member.arrays[0][0]] = value
+        else:
+            with np.load(io.BytesIO(value), allow_pickle=False) as archive:
+                values.update({entry: archive[entry] for entry, _, _ in member.arrays})
+    return values
 
 
 def write_hf_file(root: Path, out_dir: Path, part: Part, rows: list[dict], *, schema: pa.Schema) -> dict:
@@ -85,6 +113,7 @@ def write_hf_file(root: Path, out_dir: Path, part: Part, rows: list[dict], *, sc
 
 def _write_parquet(tmp: Path, root: Path, part: Part, rows: list[dict], schema: pa.Schema,
                    excluded: dict[str, str]) -> tuple[list[dict], list[dict]]:
+    names = json.loads(schema.metadata[MEMBERS_METADATA_KEY])
     written, failed, group = [], [], []
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         for sample, row in zip(part.samples, rows, strict=True):
@@ -92,32 +121,28 @@ def _write_parquet(tmp: Path, root: Path, part: Part, rows: list[dict], schema: 
                 failed.append({"key": sample.key, "error": excluded[sample.key]})
                 continue
             try:
-                members = read_members(root, sample.key, sample.sources, row)
-            except (OBToolkitError, OSError) as error:
+                values = _column_values(sample, read_members(root, sample.key, sample.sources, row))
+            except (OBToolkitError, OSError, ValueError) as error:
                 failed.append({"key": sample.key, "error": f"{type(error).__name__}: {error}"})
                 continue
-            members.pop(ROW_MEMBER)
-            group.append((sample, row, members))
-            written.append({"key": sample.key, "members": {n: member_digest(v) for n, v in members.items()}})
+            group.append((sample, row, values))
+            written.append({"key": sample.key, "members": {names[c]: member_digest(v) for c, v in values.items()}})
             if len(group) == ROWS_PER_GROUP or sum(s.payload_bytes for s, _, _ in group) >= BYTES_PER_GROUP:
-                writer.write_table(_group_table(group, schema))
+                writer.write_table(_group_table(group, schema, names))
                 group = []
         if group:
-            writer.write_table(_group_table(group, schema))
+            writer.write_table(_group_table(group, schema, names))
     return written, failed
 
 
-def _group_table(group: list[tuple], schema: pa.Schema) -> pa.Table:
-    names = json.loads(schema.metadata[MEMBERS_METADATA_KEY])
+def _group_table(group: list[tuple], schema: pa.Schema, names: dict[str, str]) -> pa.Table:
     columns = [pa.array([sample.key for sample, _, _ in group], pa.string())]
-    for product, name in names.items():
-        field = schema.field(product)
-        values = [members.get(name) for _, _, members in group]
-        sources = [sample.sources.get(name) for sample, _, _ in group]
-        columns.append(_member_column(values, sources, field.type))
-    manifest_fields = schema.names[1 + len(names):]
-    manifest = pa.Table.from_pylist([row for _, row, _ in group], schema=pa.schema(
-        [schema.field(n) for n in manifest_fields]))
+    for column in names:
+        values = [found.get(column) for _, _, found in group]
+        sources = [sample.sources.get(names[column]) for sample, _, _ in group]
+        columns.append(_member_column(values, sources, schema.field(column).type))
+    manifest_schema = pa.schema([schema.field(name) for name in schema.names[1 + len(names):]])
+    manifest = pa.Table.from_pylist([row for _, row, _ in group], schema=manifest_schema)
     return pa.Table.from_arrays(columns + manifest.columns, schema=schema)
 
 
@@ -133,23 +158,28 @@ def _member_column(values: list, sources: list[str | None], column_type: pa.Data
 
 
 def _nested_lists(arrays: list[np.ndarray | None], column_type: pa.DataType) -> pa.Array:
-    """(H, W) arrays (or None) as a list<list<T>> column: row i is H lists of W values."""
-    value_type = column_type.value_type.value_type
-    outer, inner, values, nulls = [0], [0], [], []
+    """N-D arrays (or None) as a list<...list<T>> column of N levels: row i is shape[0] lists of shape[1] ..."""
+    ndim, value_type = 0, column_type
+    while pa.types.is_list(value_type):
+        ndim, value_type = ndim + 1, value_type.value_type
+    offsets: list[list[np.ndarray]] = [[np.zeros(1, np.int64)] for _ in range(ndim)]
+    flat, nulls = [], []
     for array in arrays:
         nulls.append(array is None)
         if array is None:
-            outer.append(outer[-1])
+            offsets[0].append(offsets[0][-1][-1:])
             continue
-        if array.ndim != 2:
-            raise ValueError(f"a depth array must be (H, W), got {array.shape}")
-        height, width = array.shape
-        inner.extend((inner[-1] + width * np.arange(1, height + 1)).tolist())
-        outer.append(outer[-1] + height)
-        values.append(np.ascontiguousarray(array).ravel())
-    flat = pa.array(np.concatenate(values), value_type) if values else pa.array([], value_type)
-    rows = pa.ListArray.from_arrays(pa.array(inner, pa.int32()), flat)
-    return pa.ListArray.from_arrays(pa.array(outer, pa.int32()), rows, mask=pa.array(nulls, pa.bool_()))
+        if array.ndim != ndim:
+            raise ValueError(f"expected a {ndim}-D array for a {column_type} column, got shape {array.shape}")
+        for level in range(ndim):  # level j adds prod(shape[:j]) lists of shape[j] items each
+            count = math.prod(array.shape[:level])
+            offsets[level].append(offsets[level][-1][-1] + array.shape[level] * np.arange(1, count + 1))
+        flat.append(np.ascontiguousarray(array).ravel())
+    values = pa.array(np.concatenate(flat), value_type) if flat else pa.array([], value_type)
+    for level in reversed(range(ndim)):
+        mask = pa.array(nulls, pa.bool_()) if level == 0 else None
+        values = pa.ListArray.from_arrays(pa.array(np.concatenate(offsets[level]), pa.int32()), values, mask=mask)
+    return values
 
 
 def _read_back(tmp: Path, path: Path, written: list[dict]) -> None:

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from obtoolkit.errors import FormatError, OBToolkitError
 from obtoolkit.manifest import STATUS_OK, read_manifest
 from obtoolkit.shards import FORMAT_VERSION, SHARD_NAME, file_sha256, member_name, sample_key, seeded_order
-from obtoolkit.shards.members import PATH_SUFFIX, ROW_MEMBER
+from obtoolkit.shards.members import PATH_SUFFIX, ROW_MEMBER, split_member
 from obtoolkit.shards.parquet import DATA_DIR
 from obtoolkit.shards.reader import TAR_BLOCK, padded
 
@@ -71,12 +71,13 @@ class ExportSettings:
 
 @dataclass(frozen=True)
 class PlannedMember:
-    """One member: its name, source file (None for the row), size in the shard and dtype (array members)."""
+    """One member: its name, source file (None for the row), size in a shard, and the arrays it holds as (name,
+    dtype, ndim): the depth of an HDF5 source, the entries of an .npz (each a Parquet column in HF exports)."""
 
     name: str
     source: str | None
     size: int
-    dtype: str | None = None
+    arrays: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,8 @@ def _members(root: Path, key: str, row: dict) -> tuple[PlannedMember, ...]:
     for column, source in row.items():
         if column.endswith(PATH_SUFFIX) and source is not None:
             name = member_name(column, source)
-            size, dtype = source_info(root / source, f"{name} of {key}")
-            members.append(PlannedMember(name, source, size, dtype))
+            size, arrays = source_info(root / source, split_member(name)[0], f"{name} of {key}")
+            members.append(PlannedMember(name, source, size, arrays))
     members.append(PlannedMember(ROW_MEMBER, None, len(row_bytes(row))))
     return tuple(members)
 

@@ -2,8 +2,9 @@
 
 Each file `data/<split>-NNNNN-of-MMMMM.parquet` has a `key` column, one column per member and the manifest columns.
 Member columns, listed in the schema metadata `ob_hypersim.members` (column -> member name), are laid out as
-`datasets` expects: images (JPEG, PNG) as {"bytes", "path"} structs (the `Image` feature), depth as nested lists of
-its stored dtype (float16, (H, W) metres along the ray), `.npz` labels as binary, JSON members as strings.
+`datasets` expects: images (JPEG, PNG) as {"bytes", "path"} structs (the `Image` feature); arrays as nested lists of
+their stored dtype, named `<column>.npy` as members (depth float16 (H, W) metres along the ray; the `.npz` label's
+entries `order` and `relation_class`, (H, W, 9) each); JSON members as strings.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pyarrow.parquet as pq
 
 from obtoolkit.errors import FormatError
 from obtoolkit.shards.index import read_index, shard_problems
-from obtoolkit.shards.members import IMAGE_EXTENSIONS, ShardSample, decode_sample, sample_problems, split_member
+from obtoolkit.shards.members import ShardSample, decode_sample, sample_problems
 
 MEMBERS_METADATA_KEY = b"ob_hypersim.members"
 KEY_COLUMN = "key"
@@ -52,25 +53,27 @@ def iter_parquet_samples(path: str | Path, *, batch_rows: int = 8) -> Iterator[t
             keys = batch.column(KEY_COLUMN).to_pylist()
             for row, (key, record) in enumerate(zip(keys, records, strict=True)):
                 members = {name: value for column, name in columns.items()
-                           if (value := _cell(batch.column(column), row, name)) is not None}
+                           if (value := _cell(batch.column(column), row)) is not None}
                 yield decode_sample(key, members, where=path, record=record), members
     except (pa.ArrowInvalid, OSError) as error:
         raise FormatError(path, "a readable Parquet file", str(error)) from error
 
 
-def _cell(column: pa.Array, row: int, name: str) -> bytes | np.ndarray | None:
-    """One member of one row as bytes (images, binary, JSON) or an array (depth); None when null."""
+def _cell(column: pa.Array, row: int) -> bytes | np.ndarray | None:
+    """One member of one row as bytes (images, binary, JSON) or an array (nested lists); None when null."""
     if not column[row].is_valid:
         return None
-    extension = split_member(name)[1]
-    if extension in IMAGE_EXTENSIONS:
+    if pa.types.is_list(column.type):
+        values, shape = column.slice(row, 1), []
+        while pa.types.is_list(values.type):
+            count = len(values)
+            values = values.flatten()
+            shape.append(len(values) // count if count else 0)
+        return values.to_numpy(zero_copy_only=False).reshape(shape)
+    if pa.types.is_struct(column.type):
         return column.field("bytes")[row].as_py()
-    if extension == "npy":
-        rows = column.slice(row, 1).flatten()
-        return rows.flatten().to_numpy(zero_copy_only=False).reshape(len(rows), -1)
-    if extension == "json":
-        return column[row].as_py().encode()
-    return column[row].as_py()
+    value = column[row].as_py()
+    return value.encode() if isinstance(value, str) else value
 
 
 def verify_parquet_folder(folder: str | Path) -> Iterator[tuple[str, list[str]]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 
 from obtoolkit.shards.parquet import KEY_COLUMN, MEMBERS_METADATA_KEY
@@ -17,8 +18,8 @@ PRODUCT_MEANINGS = {
     "instance_contour": "instance contours, 0/255 PNG (MoDOT's target is ob OR instance_contour)",
     "ori": "boundary orientation, P2ORM's 8-bit encoding (127 = none), PNG",
     "ori16": "boundary orientation, precise 16-bit encoding (0 = none), PNG",
-    "order": "`.npz` bytes: `order` int8 (H, W, 9) pixel-pair occlusion order (P2ORM layout) and `relation_class` "
-             "uint8 (H, W, 9)",
+    "order": "pixel-pair occlusion order towards the 8 neighbours (P2ORM layout), from the `order` .npz",
+    "relation_class": "the class of each relation of `order` (as ob_class), from the `order` .npz",
     "ob_class": "boundary class per pixel: 0 none, 1 void, 2 inter-object, 3 self-occlusion; PNG",
     "stats": "the frame's stats JSON written by `obh generate` (as text)",
 }
@@ -78,13 +79,25 @@ def _features(schema: pa.Schema) -> str:
     members = json.loads(schema.metadata[MEMBERS_METADATA_KEY])
     lines = ["## Features\n", "| column | type | meaning |", "|---|---|---|",
              f"| `{KEY_COLUMN}` | string | `<scene>-<camera>-<frame>`, e.g. `ai_001_001-cam_00-0007` |"]
-    for column in schema.names[1:]:
-        kind = "Image" if column in members and pa.types.is_struct(schema.field(column).type) else str(
-            schema.field(column).type)
-        meaning = PRODUCT_MEANINGS.get(column, f"the `{column}_path` product") if column in members else (
-            "manifest column (see the toolkit's manifests/README.md)")
-        lines.append(f"| `{column}` | {kind} | {meaning} |")
+    for column in members:
+        lines.append(f"| `{column}` | {_type_name(schema.field(column).type)} | "
+                     f"{PRODUCT_MEANINGS.get(column, f'the `{column}` product')} |")
+    manifest = [c for c in schema.names[1:] if c not in members]
+    lines.append(f"| {', '.join(f'`{c}`' for c in manifest)} | | the frame's manifest row (the toolkit's "
+                 f"manifests/README.md) |")
     return "\n".join(lines) + "\n"
+
+
+def _type_name(column_type: pa.DataType) -> str:
+    """`Image`, `float16 array (2-D nested lists)`, `string`, ..."""
+    if pa.types.is_struct(column_type):
+        return "Image"
+    ndim = 0
+    while pa.types.is_list(column_type):
+        ndim, column_type = ndim + 1, column_type.value_type
+    if not ndim:
+        return str(column_type)
+    return f"{np.dtype(column_type.to_pandas_dtype()).name} array ({ndim}-D nested lists)"
 
 
 def _loading() -> str:

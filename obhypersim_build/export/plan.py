@@ -69,7 +69,7 @@ class ExportSettings:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedMember:
     """One member: its name, source file (None for the row), size in a shard, and the arrays it holds as (name,
     dtype, ndim): the depth of an HDF5 source, the entries of an .npz (each a Parquet column in HF exports)."""
@@ -80,7 +80,7 @@ class PlannedMember:
     arrays: tuple[tuple[str, str, int], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedSample:
     key: str
     position: int  # row of ExportPlan.table

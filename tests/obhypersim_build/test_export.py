@@ -116,6 +116,7 @@ def test_hf_round_trip_is_exact_and_laid_out_for_datasets(tree, tmp_path):
     card = (out / "README.md").read_text()
     assert "license: cc-by-sa-3.0" in card and "@inproceedings{roberts2021hypersim" in card
     assert "path: data/train-*" in card and "| `ori16` | Image |" in card
+    assert "| `depth` | float16 array (2-D nested lists) |" in card
 
 
 def test_shard_sizes_respect_max_bytes_and_max_samples(tree, tmp_path):

@@ -18,8 +18,8 @@ PRODUCT_MEANINGS = {
     "instance_contour": "instance contours, 0/255 PNG (MoDOT's target is ob OR instance_contour)",
     "ori": "boundary orientation, P2ORM's 8-bit encoding (127 = none), PNG",
     "ori16": "boundary orientation, precise 16-bit encoding (0 = none), PNG",
-    "order": "pixel-pair occlusion order towards the 8 neighbours (P2ORM layout), from the `order` .npz",
-    "relation_class": "the class of each relation of `order` (as ob_class), from the `order` .npz",
+    "order": "the `.npz` file's bytes: `order` int8 (H, W, 9), the pixel-pair occlusion order (P2ORM layout), and "
+             "`relation_class` uint8 (H, W, 9), the class of each relation (as ob_class)",
     "ob_class": "boundary class per pixel: 0 none, 1 void, 2 inter-object, 3 self-occlusion; PNG",
     "stats": "the frame's stats JSON written by `obh generate` (as text)",
 }
@@ -104,12 +104,16 @@ def _loading() -> str:
     return """## Loading
 
 ```python
-import datasets, numpy as np
+import io, datasets, numpy as np
 ds = datasets.load_dataset("parquet", data_dir="THIS_FOLDER")          # or load_dataset("THIS_FOLDER")
 row = ds["train"].with_format("numpy")[0]
 rgb, ob = row["rgb"], row["ob"]                    # uint8 (H, W, 3), uint8 (H, W) 0/255
 depth_m = row["depth"]                             # float32 (H, W): the float16 values exactly, NaN = no geometry
+order = np.load(io.BytesIO(ds["train"][0]["order"]))["order"]   # binary: read it without the numpy format
 ```
+
+`datasets`' numpy format returns binary values as `numpy.bytes_`, which drops trailing zero bytes (and so breaks
+`.npz` files): read binary columns with the default format.
 
 Without `datasets`: `pyarrow.parquet.read_table(...)`, or `obtoolkit.shards.iter_parquet_samples(path)` of the
 OB-Hypersim toolkit, which returns the same arrays as its manifest readers.

@@ -1,16 +1,14 @@
 """Writing one Parquet file of a HuggingFace `datasets` folder, without the `datasets` library.
 
 Columns: `key`; the member columns: images as {"bytes", "path"} structs, which the schema metadata `huggingface`
-declares as the `Image` feature; arrays as nested lists of their stored dtype (depth: H lists of W float16; each entry
-of an `.npz` label a column of its own: `order`, `relation_class` (H, W, 9)); JSON members as strings; then the
-manifest columns. Every file of an export has the same schema (`hf_schema`). A file
+declares as the `Image` feature; depth as nested lists of its stored dtype (H lists of W float16); other files (the
+`.npz` order labels) as binary, their bytes as they are; JSON members as strings; then the manifest columns. Every file of an export has the same schema (`hf_schema`). A file
 is written under a temporary name, read back with `obtoolkit.shards.iter_parquet_samples` and checked (members equal
 to what was written, labels equal to the manifest's hashes), then renamed.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from pathlib import Path
@@ -77,20 +75,9 @@ def _nested_type(dtype: str, ndim: int) -> pa.DataType:
 
 
 def _column_values(sample: PlannedSample, members: dict[str, bytes | np.ndarray]) -> dict[str, object]:
-    """Column -> value of one sample: images and other files as bytes, HDF5 and .npz arrays as arrays."""
-    values: dict[str, object] = {}
-    for member in sample.members:
-        if member.source is None:
-            continue
-        value = members[member.name]
-        if not member.arrays:
-            values[split_member(member.name)[0]] = value
-        elif isinstance(value, np.ndarray):
-            values[member.arrays[0][0]] = value
-        else:
-            with np.load(io.BytesIO(value), allow_pickle=False) as archive:
-                values.update({entry: archive[entry] for entry, _, _ in member.arrays})
-    return values
+    """Column -> value of one sample: files as bytes, HDF5 arrays as arrays."""
+    return {member.arrays[0][0] if member.arrays else split_member(member.name)[0]: members[member.name]
+            for member in sample.members if member.source is not None}
 
 
 def write_hf_file(root: Path, out_dir: Path, part: Part, rows: list[dict], *, schema: pa.Schema) -> dict:

@@ -72,7 +72,7 @@ class ExportSettings:
 @dataclass(frozen=True, slots=True)
 class PlannedMember:
     """One member: its name, source file (None for the row), size in a shard, and the arrays it holds as (name,
-    dtype, ndim): the depth of an HDF5 source, the entries of an .npz (each a Parquet column in HF exports)."""
+    dtype, ndim): the depth of an HDF5 source (a nested-list column in HF exports); other files hold none."""
 
     name: str
     source: str | None

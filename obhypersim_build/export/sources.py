@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import zipfile
 from pathlib import Path
 
 import h5py
@@ -47,35 +46,18 @@ def npy_size(shape: tuple[int, ...], dtype: np.dtype) -> int:
 
 
 def source_info(path: Path, product: str, what: str) -> tuple[int, tuple[tuple[str, str, int], ...]]:
-    """(member size in bytes, the arrays it holds as (name, dtype, ndim)) of one source file, from its headers:
-    an HDF5 source holds one array named after its product, an `.npz` one per entry, other files none."""
+    """(member size in bytes, the arrays it holds as (name, dtype, ndim)) of one source file, from its headers: an
+    HDF5 source holds one array named after its product; other files travel as they are and hold none."""
     if not path.is_file():
         raise MissingFileError(path, what)
-    extension = path.suffix.lower().lstrip(".")
+    if not is_array_source(path.name):
+        return path.stat().st_size, ()
     try:
-        if is_array_source(path.name):
-            with h5py.File(path, "r") as handle:
-                dataset = handle[DATASET_KEY]
-                return npy_size(dataset.shape, dataset.dtype), ((product, dataset.dtype.str, dataset.ndim),)
-        if extension == "npz":
-            return path.stat().st_size, _npz_arrays(path)
-    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as error:
-        raise FormatError(path, f"readable array headers ({what})", f"{type(error).__name__}: {error}") from error
-    return path.stat().st_size, ()
-
-
-def _npz_arrays(path: Path) -> tuple[tuple[str, str, int], ...]:
-    """(entry, dtype, ndim) of every array of an .npz, reading only the .npy headers."""
-    arrays = []
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            with archive.open(info) as entry:
-                version = np.lib.format.read_magic(entry)
-                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                               else np.lib.format.read_array_header_2_0)
-                shape, _, dtype = read_header(entry)
-            arrays.append((info.filename.removesuffix(".npy"), dtype.str, len(shape)))
-    return tuple(arrays)
+        with h5py.File(path, "r") as handle:
+            dataset = handle[DATASET_KEY]
+            return npy_size(dataset.shape, dataset.dtype), ((product, dataset.dtype.str, dataset.ndim),)
+    except (OSError, KeyError, TypeError) as error:
+        raise FormatError(path, f"an HDF5 file with a dataset {DATASET_KEY!r} ({what})", str(error)) from error
 
 
 def read_members(root: Path, key: str, sources: dict[str, str], row: dict) -> dict[str, bytes | np.ndarray]:

@@ -111,6 +111,7 @@ def test_hf_round_trip_is_exact_and_laid_out_for_datasets(tree, tmp_path):
             assert sample.record["split"] == row["split"] and path.startswith(f"data/{row['split']}")
             assert_matches_manifest_readers(tree, row, sample.arrays)
             assert members["rgb.jpg"] == (tree / row["rgb_path"]).read_bytes()
+            assert members["order.npz"] == (tree / row["order_path"]).read_bytes()
             seen.append(sample.key)
     assert sorted(seen) == sorted(rows)
     card = (out / "README.md").read_text()

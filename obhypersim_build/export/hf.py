@@ -2,9 +2,10 @@
 
 Columns: `key`; the member columns: images as {"bytes", "path"} structs, which the schema metadata `huggingface`
 declares as the `Image` feature; depth as nested lists of its stored dtype (H lists of W float16); other files (the
-`.npz` order labels) as binary, their bytes as they are; JSON members as strings; then the manifest columns. Every file of an export has the same schema (`hf_schema`). A file
-is written under a temporary name, read back with `obtoolkit.shards.iter_parquet_samples` and checked (members equal
-to what was written, labels equal to the manifest's hashes), then renamed.
+`.npz` order labels) as binary, their bytes as they are; JSON members as strings; then the manifest columns. Every
+file of an export has the same schema (`hf_schema`). A file is written under a temporary name, read back with
+`obtoolkit.shards.iter_parquet_samples` and checked (members equal to what was written, labels equal to the manifest's
+hashes), then renamed.
 """
 
 from __future__ import annotations

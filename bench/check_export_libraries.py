@@ -46,13 +46,17 @@ def check_webdataset(tree: str, folder: str) -> int:
     def as_stored(data):  # webdataset's own image specs convert to L/RGB: 16-bit labels would lose bits
         return np.asarray(Image.open(io.BytesIO(data)))
 
+    def hdf5(data):
+        with h5py.File(io.BytesIO(data), "r") as handle:
+            return handle["dataset"][()]
+
     shards = sorted(glob.glob(f"{folder}/shard-*.tar"))
-    dataset = wds.WebDataset(shards, shardshuffle=False).decode(wds.handle_extension("jpg", rgb),
-                                                                wds.handle_extension("png", as_stored))
+    dataset = wds.WebDataset(shards, shardshuffle=False).decode(
+        wds.handle_extension("jpg", rgb), wds.handle_extension("png", as_stored), wds.handle_extension("hdf5", hdf5))
     count = 0
     for sample in dataset:
         expected = tree_arrays(tree, sample["json"])
-        found = {"rgb": sample["rgb.jpg"], "depth": sample["depth.npy"], **sample["order.npz"],
+        found = {"rgb": sample["rgb.jpg"], "depth": sample["depth.hdf5"], **sample["order.npz"],
                  **{p: sample[f"{p}.png"] for p in PNG_LABELS}}
         wrong = [name for name in expected if not same(expected[name], found[name])]
         assert not wrong, f"{sample['__key__']}: {wrong} differ"

@@ -61,7 +61,7 @@ def _member_columns(member: PlannedMember) -> dict[str, tuple[str, pa.DataType]]
     if member.source is None:
         return {}
     if member.arrays:
-        return {entry: (f"{entry}.npy", _nested_type(dtype, ndim)) for entry, dtype, ndim in member.arrays}
+        return {entry: (member.name, _nested_type(dtype, ndim)) for entry, dtype, ndim in member.arrays}
     product, extension = split_member(member.name)
     if extension in IMAGE_EXTENSIONS:
         return {product: (member.name, IMAGE_TYPE)}
@@ -76,9 +76,10 @@ def _nested_type(dtype: str, ndim: int) -> pa.DataType:
 
 
 def _column_values(sample: PlannedSample, members: dict[str, bytes | np.ndarray]) -> dict[str, object]:
-    """Column -> value of one sample: files as bytes, HDF5 arrays as arrays."""
-    return {member.arrays[0][0] if member.arrays else split_member(member.name)[0]: members[member.name]
-            for member in sample.members if member.source is not None}
+    """Column -> value of one sample: files as bytes, HDF5 sources as their arrays (one column named after the
+    product)."""
+    return {split_member(member.name)[0]: members[member.name] for member in sample.members
+            if member.source is not None}
 
 
 def write_hf_file(root: Path, out_dir: Path, part: Part, rows: list[dict], *, schema: pa.Schema) -> dict:
@@ -109,7 +110,7 @@ def _write_parquet(tmp: Path, root: Path, part: Part, rows: list[dict], schema: 
                 failed.append({"key": sample.key, "error": excluded[sample.key]})
                 continue
             try:
-                values = _column_values(sample, read_members(root, sample.key, sample.sources, row))
+                values = _column_values(sample, read_members(root, sample.key, sample.sources, row, decode_hdf5=True))
             except (OBToolkitError, OSError, ValueError) as error:
                 failed.append({"key": sample.key, "error": f"{type(error).__name__}: {error}"})
                 continue

@@ -71,8 +71,8 @@ class ExportSettings:
 
 @dataclass(frozen=True, slots=True)
 class PlannedMember:
-    """One member: its name, source file (None for the row), size in a shard, and the arrays it holds as (name,
-    dtype, ndim): the depth of an HDF5 source (a nested-list column in HF exports); other files hold none."""
+    """One member: its name, source file (None for the row), size in bytes, and for HF exports the arrays it holds
+    as (name, dtype, ndim): the depth of an HDF5 source, a nested-list column there; other files hold none."""
 
     name: str
     source: str | None
@@ -139,7 +139,8 @@ def plan_export(root: str | Path, manifest: str | Path, settings: ExportSettings
         for position, row in _rows(table):
             key = sample_key(row["scene"], row["camera"], int(row["frame"]))
             try:
-                samples.append(PlannedSample(key, position, row["split"], _members(root, key, row)))
+                samples.append(PlannedSample(key, position, row["split"],
+                                             _members(root, key, row, hf=settings.kind == "hf")))
             except (OBToolkitError, OSError) as error:
                 failed.append({"key": key, "error": f"{type(error).__name__}: {error}"})
             bar.update()
@@ -171,13 +172,14 @@ def _rows(table: pa.Table) -> Iterator[tuple[int, dict]]:
             yield start + offset, row
 
 
-def _members(root: Path, key: str, row: dict) -> tuple[PlannedMember, ...]:
-    """Every file the row's `*_path` columns name, in column order, then the row itself."""
+def _members(root: Path, key: str, row: dict, *, hf: bool) -> tuple[PlannedMember, ...]:
+    """Every file the row's `*_path` columns name, in column order, then the row itself; `hf`: with the HDF5
+    sources' array headers (for the Parquet schema)."""
     members = []
     for column, source in row.items():
         if column.endswith(PATH_SUFFIX) and source is not None:
             name = member_name(column, source)
-            size, arrays = source_info(root / source, split_member(name)[0], f"{name} of {key}")
+            size, arrays = source_info(root / source, split_member(name)[0], f"{name} of {key}", arrays=hf)
             members.append(PlannedMember(name, source, size, arrays))
     members.append(PlannedMember(ROW_MEMBER, None, len(row_bytes(row))))
     return tuple(members)

@@ -12,8 +12,6 @@ import io
 import tarfile
 from pathlib import Path
 
-import numpy as np
-
 from obtoolkit.errors import FormatError, OBToolkitError
 from obtoolkit.fileio import atomic_path
 from obtoolkit.shards import file_sha256, sample_problems
@@ -21,7 +19,7 @@ from obtoolkit.shards.members import member_digest
 from obtoolkit.shards.reader import read_sample_at
 
 from .plan import Part
-from .sources import npy_bytes, read_members
+from .sources import read_members
 
 
 class BadSamples(Exception):
@@ -64,8 +62,7 @@ def _write_tar(tmp: Path, root: Path, part: Part, rows: list[dict],
                 failed.append({"key": sample.key, "error": f"{type(error).__name__}: {error}"})
                 continue
             offset, listed = tar.offset, []
-            for name, value in members.items():
-                data = npy_bytes(value) if isinstance(value, np.ndarray) else value
+            for name, data in members.items():
                 tar.addfile(_tar_info(f"{sample.key}.{name}", len(data)), io.BytesIO(data))
                 listed.append({"name": name, "size": len(data), "blake2b": member_digest(data)})
             entries.append({"key": sample.key, "offset": offset, "length": tar.offset - offset, "members": listed})

@@ -1,14 +1,14 @@
 """One exported sample: its key, its members (the frame's files), how they decode and how they are checked.
 
 A sample is one manifest row plus the files its `*_path` columns name. Each file becomes a member named
-`<product>.<ext>`, where product is the column without `_path` (`rgb_path` -> `rgb.jpg`, `ob_path` -> `ob.png`,
-`order_path` -> `order.npz`, ...), so a label product added to the manifest flows through without code changes. The
-depth HDF5 becomes `depth.npy` (the stored array: float16 metres along the ray, NaN kept), because webdataset and
-HuggingFace `datasets` cannot decode HDF5. The row itself is the member `json`.
+`<product>.<ext>`, where product is the column without `_path` (`rgb_path` -> `rgb.jpg`, `depth_path` ->
+`depth.hdf5`, `ob_path` -> `ob.png`, `order_path` -> `order.npz`, ...), its bytes as they are, so a label product
+added to the manifest flows through without code changes. The row itself is the member `json`.
 
 Decoding returns what the manifest path's readers return: JPEG -> uint8 (H, W, 3) RGB like
-`obtoolkit.hypersim.read_rgb_image`; PNG -> the stored array (uint8 or uint16 (H, W)) like `labels_io.read_png`;
-`.npy` -> the stored array like `read_hdf5_dataset`; `.npz` -> one array per entry (`order`, `relation_class`).
+`obtoolkit.hypersim.read_rgb_image`; HDF5 -> the stored array of its dataset "dataset" like `read_hdf5_dataset`
+(depth: float16 metres along the ray, NaN kept); PNG -> the stored array (uint8 or uint16 (H, W)) like
+`labels_io.read_png`; `.npy` -> the array; `.npz` -> one array per entry (`order`, `relation_class`).
 """
 
 from __future__ import annotations
@@ -21,17 +21,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from obtoolkit.errors import FormatError
+from obtoolkit.hypersim.h5 import DATASET_KEY
 from obtoolkit.labels_io import array_hash
 
 ROW_MEMBER = "json"
 PATH_SUFFIX, HASH_SUFFIX = "_path", "_hash"
 RGB_PRODUCT, DEPTH_PRODUCT = "rgb", "depth"
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png")
-ARRAY_EXTENSIONS = ("npy", "hdf5", "h5")  # an HDF5 source is written as .npy
+HDF5_EXTENSIONS = ("hdf5", "h5")
 
 
 def sample_key(scene: str, camera: str, frame: int) -> str:
@@ -43,12 +45,11 @@ def sample_key(scene: str, camera: str, frame: int) -> str:
 
 
 def member_name(path_column: str, source: str) -> str:
-    """`<product>.<ext>` for a `*_path` column and the file it names; HDF5 sources become `.npy`."""
-    product = path_column.removesuffix(PATH_SUFFIX)
+    """`<product>.<ext>` for a `*_path` column and the file it names (`depth_path`, `.../0007.hdf5` -> `depth.hdf5`)."""
     extension = Path(source).suffix.lower().lstrip(".")
     if not extension:
         raise ValueError(f"{source}: a product file needs an extension ({path_column})")
-    return f"{product}.{'npy' if extension in ARRAY_EXTENSIONS else extension}"
+    return f"{path_column.removesuffix(PATH_SUFFIX)}.{extension}"
 
 
 def split_member(name: str) -> tuple[str, str]:
@@ -77,10 +78,10 @@ class ShardSample:
     Attributes:
         key: `<scene>-<camera>-<IIII>`.
         record: the manifest row (column -> value; JSON types, nulls as None).
-        arrays: product -> array: "rgb" uint8 (H, W, 3); "depth" as stored (float16 (H, W) metres along the ray,
-            NaN where Hypersim has no geometry); PNG labels as stored ("ob", "instance_contour" uint8 0/255, "ori"
-            uint8, "ori16" uint16, "ob_class" uint8); `.npz` entries by their own names ("order" int8 (H, W, 9),
-            "relation_class" uint8 (H, W, 9)).
+        arrays: product -> array: "rgb" uint8 (H, W, 3); "depth" as stored in its HDF5 (float16 (H, W) metres
+            along the ray, NaN where Hypersim has no geometry); PNG labels as stored ("ob", "instance_contour" uint8
+            0/255, "ori" uint8, "ori16" uint16, "ob_class" uint8); `.npz` entries by their own names ("order" int8
+            (H, W, 9), "relation_class" uint8 (H, W, 9)).
         documents: other JSON members by product ("stats": the frame's stats JSON).
     """
 
@@ -114,6 +115,8 @@ def decode_member(name: str, value: bytes | np.ndarray, *, where: str | Path) ->
             return "arrays", {product: _decode_image(value, rgb=True)}
         if extension == "png":
             return "arrays", {product: _decode_image(value, rgb=False)}
+        if extension in HDF5_EXTENSIONS:
+            return "arrays", {product: _decode_hdf5(value)}
         if extension == "npy":
             return "arrays", {product: np.load(io.BytesIO(value), allow_pickle=False)}
         if extension == "npz":
@@ -121,12 +124,21 @@ def decode_member(name: str, value: bytes | np.ndarray, *, where: str | Path) ->
                 return "arrays", {entry: archive[entry] for entry in archive.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, UnidentifiedImageError) as error:
         raise FormatError(where, f"a decodable member {name}", f"{type(error).__name__}: {error}") from error
-    raise FormatError(where, "members .json, .jpg, .png, .npy or .npz", f"member {name}")
+    raise FormatError(where, "members .json, .jpg, .png, .hdf5, .npy or .npz", f"member {name}")
 
 
 def _decode_image(data: bytes, *, rgb: bool) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
         return np.asarray(image.convert("RGB") if rgb else image)
+
+
+def _decode_hdf5(data: bytes) -> np.ndarray:
+    """The array of a Hypersim-style HDF5 file held in memory (its single dataset "dataset")."""
+    with h5py.File(io.BytesIO(data), "r") as handle:
+        keys = sorted(handle.keys())
+        if keys != [DATASET_KEY]:
+            raise ValueError(f"expected a single dataset {DATASET_KEY!r}, found keys {keys}")
+        return handle[DATASET_KEY][()]
 
 
 def decode_sample(key: str, members: Mapping[str, bytes | np.ndarray], *, where: str | Path,

@@ -3,8 +3,8 @@
 Each file `data/<split>-NNNNN-of-MMMMM.parquet` has a `key` column, one column per member and the manifest columns.
 Member columns, listed in the schema metadata `ob_hypersim.members` (column -> member name), are laid out as
 `datasets` expects: images (JPEG, PNG) as {"bytes", "path"} structs (the `Image` feature); depth as nested lists of
-its stored dtype (float16 (H, W) metres along the ray), given as the member `depth.npy`; other files (the `.npz`
-order labels) as binary; JSON members as strings.
+its stored dtype (float16 (H, W) metres along the ray), given as the decoded member `depth.hdf5`; other files (the
+`.npz` order labels) as binary; JSON members as strings.
 """
 
 from __future__ import annotations

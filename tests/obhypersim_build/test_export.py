@@ -75,10 +75,12 @@ def test_webdataset_round_trip_is_bit_exact(tree, tmp_path):
     # the shards are plain webdataset tars: members <key>.<product>.<ext>, files byte for byte, the row as JSON
     with tarfile.open(out / "shard-000000.tar") as archive:
         names = archive.getnames()
-        first = rows[0]
-        assert names[:3] == [f"{key_of(first)}.rgb.jpg", f"{key_of(first)}.depth.npy", f"{key_of(first)}.ob.png"]
-        assert archive.extractfile(f"{key_of(first)}.ob.png").read() == (tree / first["ob_path"]).read_bytes()
-        assert json.loads(archive.extractfile(f"{key_of(first)}.json").read())["ob_hash"] == first["ob_hash"]
+        first = key_of(rows[0])
+        assert names[:3] == [f"{first}.rgb.jpg", f"{first}.depth.hdf5", f"{first}.ob.png"]
+        for column in ("rgb_path", "depth_path", "ob_path", "order_path", "stats_path"):
+            name = f"{first}.{column.removesuffix('_path')}.{rows[0][column].rsplit('.', 1)[1]}"
+            assert archive.extractfile(name).read() == (tree / rows[0][column]).read_bytes(), column
+        assert json.loads(archive.extractfile(f"{first}.json").read())["ob_hash"] == rows[0]["ob_hash"]
     assert len({name.split(".")[0] for name in names}) == 3
 
 

@@ -4,7 +4,7 @@ reading the shards back, on the demo's tree (32 frames at 256x192) and on Hypers
 Both trees are synthetic (`obtoolkit.synth`) and labelled by `obh generate`; they are kept in --work and reused.
 Each export is run --repeats times into a fresh folder, one process (jobs=1), OMP_NUM_THREADS=1; the table gives the
 median and the worst run. Reading compares the shard reader (with and without member checksums) with the manifest
-path's readers (one JPEG, one HDF5, five PNGs and one .npz per frame, as training would read them).
+path's readers, both reading what training reads (JPEG, HDF5 depth, ob and instance-contour PNGs).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_export.py [--work DIR] [--repeats 3] [--large-frames 4]
 """
@@ -23,10 +23,11 @@ from pathlib import Path
 from obhypersim_build.export import ExportSettings, export_dataset
 from obhypersim_build.run import generate
 from obtoolkit.hypersim import read_hdf5_dataset, read_rgb_image
-from obtoolkit.labels_io import read_order, read_png
+from obtoolkit.labels_io import read_png
 from obtoolkit.shards import ShardReader
 from obtoolkit.synth.generate import make_synthetic_dataset
 
+TRAINING_PRODUCTS = ("rgb", "depth", "ob", "instance_contour")
 TREES = {"demo 256x192": dict(scenes=4, frames=4, height=192, width=256),  # obh demo's dataset
          "hypersim 1024x768": dict(scenes=1, height=768, width=1024)}
 
@@ -52,23 +53,23 @@ def time_exports(root: Path, work: Path, kind: str, repeats: int) -> list:
 
 
 def read_rate(root: Path, shards: Path) -> dict[str, float]:
-    """Samples/s: streaming the shards (checksums on / off) and the manifest path's readers."""
+    """Samples/s reading what training reads (RGB, depth, ob, instance contour): from the shards (checksums on /
+    off; every member decoded / training's four only) and from the tree's files (the manifest path)."""
     rates = {}
-    for checks in (True, False):
-        reader = ShardReader(shards, check_checksums=checks)
+    for checks, products in ((True, None), (False, None), (True, TRAINING_PRODUCTS), (False, TRAINING_PRODUCTS)):
+        reader = ShardReader(shards, check_checksums=checks, products=products)
         start = time.perf_counter()
         count = sum(1 for _ in reader.stream())
-        rates[f"shards, checksums {'on' if checks else 'off'}"] = count / (time.perf_counter() - start)
+        what = "every member" if products is None else "training's four"
+        rates[f"shards, {what}, checksums {'on' if checks else 'off'}"] = count / (time.perf_counter() - start)
     rows = ShardReader(shards).manifest_rows()
     start = time.perf_counter()
     for row in rows:
         read_rgb_image(root / row["rgb_path"], what="rgb")
         read_hdf5_dataset(root / row["depth_path"], what="depth")
-        for product in ("ob", "instance_contour", "ori", "ob_class"):
-            read_png(root / row[f"{product}_path"], what=product, dtype="uint8")
-        read_png(root / row["ori16_path"], what="ori16", dtype="uint16")
-        read_order(root / row["order_path"], what="order")
-    rates["manifest path (files)"] = len(rows) / (time.perf_counter() - start)
+        read_png(root / row["ob_path"], what="ob", dtype="uint8")
+        read_png(root / row["instance_contour_path"], what="instance contour", dtype="uint8")
+    rates["tree's files (manifest path), training's four"] = len(rows) / (time.perf_counter() - start)
     return rates
 
 

@@ -174,19 +174,21 @@ def _nested_lists(arrays: list[np.ndarray | None], column_type: pa.DataType) -> 
 def _read_back(tmp: Path, path: Path, written: list[dict]) -> None:
     """Read the written file as a reader would: the same keys and member digests (else FormatError), labels equal to
     the manifest's hashes (else BadSamples)."""
-    bad, keys = {}, []
-    try:
-        for (sample, members), expected in zip(iter_parquet_samples(tmp), written, strict=False):
-            keys.append(sample.key)
-            digests = {name: member_digest(value) for name, value in members.items()}
-            if sample.key != expected["key"] or digests != expected["members"]:
-                raise FormatError(path, f"sample {expected['key']} as written", f"{sample.key}, other bytes")
-            problems = sample_problems(sample)
-            if problems:
-                bad[sample.key] = "; ".join(problems)
-    except FormatError as error:
-        raise FormatError(path, "a file that reads back as written", str(error)) from error
-    if len(keys) != len(written):
-        raise FormatError(path, f"{len(written)} rows", f"{len(keys)}")
+    samples, bad = iter_parquet_samples(tmp), {}
+    for expected in written:
+        try:
+            sample, members = next(samples)
+        except StopIteration:
+            raise FormatError(path, f"{len(written)} rows as written", "fewer") from None
+        except FormatError as error:
+            raise FormatError(path, "a file that reads back as written", str(error)) from error
+        digests = {name: member_digest(value) for name, value in members.items()}
+        if sample.key != expected["key"] or digests != expected["members"]:
+            raise FormatError(path, f"sample {expected['key']} as written", f"{sample.key} with other bytes")
+        problems = sample_problems(sample)
+        if problems:
+            bad[sample.key] = "; ".join(problems)
+    if next(samples, None) is not None:
+        raise FormatError(path, f"{len(written)} rows as written", "more")
     if bad:
         raise BadSamples(bad)

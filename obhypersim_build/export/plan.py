@@ -141,7 +141,7 @@ def plan_export(root: str | Path, manifest: str | Path, settings: ExportSettings
             try:
                 samples.append(PlannedSample(key, position, row["split"],
                                              _members(root, key, row, hf=settings.kind == "hf")))
-            except (OBToolkitError, OSError) as error:
+            except (OBToolkitError, OSError, ValueError) as error:
                 failed.append({"key": key, "error": f"{type(error).__name__}: {error}"})
             bar.update()
     _check_unique(manifest, [s.key for s in samples])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,11 +24,13 @@ import pyarrow.parquet as pq
 from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.shards.index import read_index, shard_problems
 from obtoolkit.shards.members import (
+    ROW_MEMBER,
     ShardSample,
     decode_sample,
     member_digest,
     sample_problems,
     seeded_order,
+    split_member,
 )
 
 SAMPLES_NAME = "samples.parquet"
@@ -44,9 +46,10 @@ def padded(size: int) -> int:
 
 
 def split_members(data: bytes, key: str, members: Sequence[dict], *, where: Path, offset: int,
-                  check_checksums: bool) -> dict[str, bytes]:
+                  check_checksums: bool, products: Collection[str] | None = None) -> dict[str, bytes]:
     """Cut one sample's bytes (its tar headers and data) into member name -> bytes, checking every header's name
-    and size against the index and, when asked, every member's blake2b."""
+    and size against the index and, when asked, every kept member's blake2b. `products`: keep only these members
+    (and the row); None keeps all."""
     found: dict[str, bytes] = {}
     position = 0
     for member in members:
@@ -59,22 +62,26 @@ def split_members(data: bytes, key: str, members: Sequence[dict], *, where: Path
             raise FormatError(where, f"member {name} of {member['size']} bytes at byte {offset + position}",
                               f"{info.name} of {info.size} bytes")
         start = position + TAR_BLOCK
+        position = start + padded(info.size)
+        if products is not None and member["name"] != ROW_MEMBER and split_member(member["name"])[0] not in products:
+            continue
         payload = data[start:start + info.size]
         if check_checksums and member_digest(payload) != member["blake2b"]:
             raise FormatError(where, f"member {name} with blake2b {member['blake2b']}", "other bytes (corrupt shard)")
         found[member["name"]] = payload
-        position = start + padded(info.size)
     return found
 
 
 def read_sample_at(handle: BinaryIO, key: str, offset: int, length: int, members: Sequence[dict], *, where: Path,
-                   check_checksums: bool = True) -> ShardSample:
-    """Read and decode the sample stored at `offset` (`length` bytes) of an open shard."""
+                   check_checksums: bool = True, products: Collection[str] | None = None) -> ShardSample:
+    """Read the sample stored at `offset` (`length` bytes) of an open shard and decode its members (only those of
+    `products`, and the row, when given)."""
     handle.seek(offset)
     data = handle.read(length)
     if len(data) != length:
         raise FormatError(where, f"{length} bytes of sample {key} at byte {offset}", f"{len(data)} (truncated shard)")
-    payloads = split_members(data, key, members, where=where, offset=offset, check_checksums=check_checksums)
+    payloads = split_members(data, key, members, where=where, offset=offset, check_checksums=check_checksums,
+                             products=products)
     return decode_sample(key, payloads, where=where)
 
 
@@ -110,13 +117,16 @@ class ShardReader:
 
     Args:
         folder: the export folder (index.json, samples.parquet, shard-NNNNNN.tar).
-        check_checksums: compare every member's blake2b with the index when reading (a few % of decode time).
+        check_checksums: compare every member's blake2b with the index when reading.
+        products: decode only these products (e.g. ("rgb", "depth", "ob", "instance_contour") for training); the
+            others are skipped, unread. None decodes every member; `verify` always does.
     """
 
-    def __init__(self, folder: str | Path, *, check_checksums: bool = True):
+    def __init__(self, folder: str | Path, *, check_checksums: bool = True, products: Collection[str] | None = None):
         self.folder = Path(folder)
         self.index = read_index(self.folder, "webdataset")
         self.check_checksums = check_checksums
+        self.products = None if products is None else frozenset(products)
         self.table = _read_samples_table(self.folder / SAMPLES_NAME)
         self.shards = [self.folder / entry["name"] for entry in self.index["shards"]]
         self.keys: list[str] = self.table["key"].to_pylist()
@@ -182,17 +192,18 @@ class ShardReader:
             with open(path, "rb") as handle:
                 for position in np.flatnonzero(self._shard == shard).tolist():
                     try:
-                        sample = self._read(handle, position)
+                        sample = self._read(handle, position, every_product=True)
                     except FormatError as error:
                         yield self.keys[position], [str(error)]
                         continue
                     yield sample.key, [f"{path}: {p}" for p in sample_problems(sample)]
 
-    def _read(self, handle: BinaryIO, position: int) -> ShardSample:
+    def _read(self, handle: BinaryIO, position: int, *, every_product: bool = False) -> ShardSample:
         members = self.table["members"][position].as_py()
         return read_sample_at(handle, self.keys[position], int(self._offset[position]),
                               int(self._length[position]), members, where=self.shards[self._shard[position]],
-                              check_checksums=self.check_checksums)
+                              check_checksums=self.check_checksums or every_product,
+                              products=None if every_product else self.products)
 
 
 def _process_kwargs(rank, world_size, worker, num_workers) -> dict[str, int]:

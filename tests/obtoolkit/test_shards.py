@@ -80,6 +80,10 @@ def test_random_access_and_given_order(export):
     assert sample.distance_m.dtype == np.float16 and sample_problems(sample) == []
     with pytest.raises(KeyError, match="no sample 'nope'"):
         reader.read("nope")
+    training = ShardReader(export, products=("rgb", "depth", "ob", "instance_contour")).read(order[0])
+    assert set(training.arrays) == {"rgb", "depth", "ob", "instance_contour"} and training.documents == {}
+    assert all(np.array_equal(training.arrays[p], sample.arrays[p]) for p in training.arrays)
+    assert training.record == sample.record
 
 
 def test_stream_splits_whole_shards_and_shuffles_by_seed_and_epoch(export):

@@ -127,7 +127,7 @@ class ShardReader:
         self.index = read_index(self.folder, "webdataset")
         self.check_checksums = check_checksums
         self.products = None if products is None else frozenset(products)
-        self.table = _read_samples_table(self.folder / SAMPLES_NAME)
+        self.table = _read_samples_table(self.folder / SAMPLES_NAME, self.index)
         self.shards = [self.folder / entry["name"] for entry in self.index["shards"]]
         self.keys: list[str] = self.table["key"].to_pylist()
         self._position = {key: i for i, key in enumerate(self.keys)}
@@ -211,14 +211,18 @@ def _process_kwargs(rank, world_size, worker, num_workers) -> dict[str, int]:
     return {"rank": rank, "world_size": world_size, "worker": worker, "num_workers": num_workers}
 
 
-def _read_samples_table(path: Path) -> pa.Table:
+def _read_samples_table(path: Path, index: dict) -> pa.Table:
+    """samples.parquet, checked against index.json (its columns, its samples, its shards)."""
     if not path.is_file():
         raise MissingFileError(path, "sample index of a webdataset export")
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path).combine_chunks()
     except (pa.ArrowInvalid, OSError) as error:
         raise FormatError(path, "a Parquet sample index", str(error)) from error
     missing = [c for c in LOCATION_COLUMNS if c not in table.column_names]
     if missing:
         raise FormatError(path, f"columns {list(LOCATION_COLUMNS)}", f"no {missing}")
+    keys = [key for shard in index["shards"] for key in shard["keys"]]
+    if table["key"].to_pylist() != keys or not all(0 <= s < len(index["shards"]) for s in table["shard"].to_pylist()):
+        raise FormatError(path, "the samples and shards index.json lists", "others (a mix of two exports?)")
     return table

@@ -18,14 +18,16 @@ def _export_options(command):
                      help="Output folder (new or empty; or an unfinished export of the same settings, to resume)."),
         click.option("--manifest", type=click.Path(exists=True, path_type=Path),
                      help="Manifest (default: ROOT/manifest.parquet); its paths are relative to ROOT."),
-        click.option("--split", "splits", multiple=True, help="Only rows of this official split (repeatable)."),
+        click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
+                     help="Only rows of this official split (repeatable)."),
         click.option("--max-samples", type=click.IntRange(min=1), help="Most samples per shard/file."),
         click.option("--max-mb", type=click.FloatRange(min=1e-3), default=1000.0, show_default=True,
-                     help="Most megabytes (1e6 bytes) per shard/file; 0 < value."),
+                     help="Most megabytes (1e6 bytes) per shard/file."),
         click.option("--shuffle/--no-shuffle", default=True, show_default=True,
                      help="Seeded order across shards, or manifest order."),
         click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Parts written in parallel."),
+        click.option("--jobs", "-j", type=int, default=1, show_default=True,
+                     help="Shards/files written in parallel processes (-1: all cores)."),
     ]
     for option in reversed(options):
         command = option(command)

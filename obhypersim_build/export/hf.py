@@ -57,12 +57,12 @@ def hf_schema(plan: ExportPlan) -> pa.Schema:
 
 
 def _member_columns(member: PlannedMember) -> dict[str, tuple[str, pa.DataType]]:
-    """Column -> (member name the reader gives it, Arrow type) of one planned member; arrays get a column each."""
+    """Column (the product) -> (member name, Arrow type) of one planned member; none for the row."""
     if member.source is None:
         return {}
-    if member.arrays:
-        return {entry: (member.name, _nested_type(dtype, ndim)) for entry, dtype, ndim in member.arrays}
     product, extension = split_member(member.name)
+    if member.array is not None:
+        return {product: (member.name, _nested_type(*member.array))}
     if extension in IMAGE_EXTENSIONS:
         return {product: (member.name, IMAGE_TYPE)}
     return {product: (member.name, pa.string() if extension == "json" else pa.binary())}
@@ -76,8 +76,7 @@ def _nested_type(dtype: str, ndim: int) -> pa.DataType:
 
 
 def _column_values(sample: PlannedSample, members: dict[str, bytes | np.ndarray]) -> dict[str, object]:
-    """Column -> value of one sample: files as bytes, HDF5 sources as their arrays (one column named after the
-    product)."""
+    """Column -> value of one sample: files as bytes, HDF5 sources as their arrays."""
     return {split_member(member.name)[0]: members[member.name] for member in sample.members
             if member.source is not None}
 

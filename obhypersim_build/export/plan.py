@@ -23,7 +23,7 @@ from tqdm import tqdm
 from obtoolkit.errors import FormatError, OBToolkitError
 from obtoolkit.manifest import STATUS_OK, read_manifest
 from obtoolkit.shards import FORMAT_VERSION, SHARD_NAME, file_sha256, member_name, sample_key, seeded_order
-from obtoolkit.shards.members import PATH_SUFFIX, ROW_MEMBER, split_member
+from obtoolkit.shards.members import PATH_SUFFIX, ROW_MEMBER
 from obtoolkit.shards.parquet import DATA_DIR
 from obtoolkit.shards.reader import TAR_BLOCK, padded
 
@@ -71,13 +71,13 @@ class ExportSettings:
 
 @dataclass(frozen=True, slots=True)
 class PlannedMember:
-    """One member: its name, source file (None for the row), size in bytes, and for HF exports the arrays it holds
-    as (name, dtype, ndim): the depth of an HDF5 source, a nested-list column there; other files hold none."""
+    """One member: its name, source file (None for the row), size in bytes, and for HF exports the (dtype, ndim) of
+    an HDF5 source's array (the depth, a nested-list column there; None for other files)."""
 
     name: str
     source: str | None
     size: int
-    arrays: tuple[tuple[str, str, int], ...] = ()
+    array: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +174,13 @@ def _rows(table: pa.Table) -> Iterator[tuple[int, dict]]:
 
 def _members(root: Path, key: str, row: dict, *, hf: bool) -> tuple[PlannedMember, ...]:
     """Every file the row's `*_path` columns name, in column order, then the row itself; `hf`: with the HDF5
-    sources' array headers (for the Parquet schema)."""
+    sources' dtype and ndim (for the Parquet schema)."""
     members = []
     for column, source in row.items():
         if column.endswith(PATH_SUFFIX) and source is not None:
             name = member_name(column, source)
-            size, arrays = source_info(root / source, split_member(name)[0], f"{name} of {key}", arrays=hf)
-            members.append(PlannedMember(name, source, size, arrays))
+            size, array = source_info(root / source, f"{name} of {key}", array=hf)
+            members.append(PlannedMember(name, source, size, array))
     members.append(PlannedMember(ROW_MEMBER, None, len(row_bytes(row))))
     return tuple(members)
 

@@ -28,19 +28,18 @@ def row_bytes(row: dict) -> bytes:
     return json.dumps(row, sort_keys=True, separators=(",", ":")).encode()
 
 
-def source_info(path: Path, product: str, what: str, *,
-                arrays: bool) -> tuple[int, tuple[tuple[str, str, int], ...]]:
-    """(size in bytes, and with `arrays` the arrays it holds as (name, dtype, ndim)) of one source file, reading no
-    pixel data: an HDF5 source holds one array named after its product, other files none."""
+def source_info(path: Path, what: str, *, array: bool) -> tuple[int, tuple[str, int] | None]:
+    """(size in bytes, and with `array` the (dtype, ndim) of an HDF5 source's array) of one source file, reading no
+    pixel data; other files, or `array` False, give None."""
     if not path.is_file():
         raise MissingFileError(path, what)
     size = path.stat().st_size
-    if not (arrays and is_hdf5(path.name)):
-        return size, ()
+    if not (array and is_hdf5(path.name)):
+        return size, None
     try:
         with h5py.File(path, "r") as handle:
             dataset = handle[DATASET_KEY]
-            return size, ((product, dataset.dtype.str, dataset.ndim),)
+            return size, (dataset.dtype.str, dataset.ndim)
     except (OSError, KeyError, TypeError) as error:
         raise FormatError(path, f"an HDF5 file with a dataset {DATASET_KEY!r} ({what})", str(error)) from error
 

@@ -18,15 +18,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from obtoolkit.errors import FormatError, OBToolkitError
-from obtoolkit.fileio import atomic_path
-from obtoolkit.shards import file_sha256, iter_parquet_samples, sample_problems
+from obtoolkit.errors import FormatError
+from obtoolkit.shards import iter_parquet_samples, sample_problems
 from obtoolkit.shards.members import IMAGE_EXTENSIONS, member_digest, split_member
 from obtoolkit.shards.parquet import KEY_COLUMN, MEMBERS_METADATA_KEY
 
 from .plan import ExportPlan, Part, PlannedMember, PlannedSample
-from .sources import read_members
-from .webdataset import BadSamples
+from .verified import BadSamples, loaded_samples, write_verified
 
 IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 ROWS_PER_GROUP = 32
@@ -82,21 +80,16 @@ def _column_values(sample: PlannedSample, members: dict[str, bytes | np.ndarray]
 
 
 def write_hf_file(root: Path, out_dir: Path, part: Part, rows: list[dict], *, schema: pa.Schema) -> dict:
-    """Write, read back and check one Parquet file; returns its record: name, digest, bytes, sha256, the samples
-    written (key, member blake2b) and those left out with why."""
+    """Write, read back and check one Parquet file (`write_verified`); its record lists each sample's key and member
+    digests."""
     path = out_dir / part.name
-    excluded: dict[str, str] = {}
-    for _ in range(2):  # a second pass leaves out the samples the first read-back found wrong
-        try:
-            with atomic_path(path) as tmp:
-                written, failed = _write_parquet(tmp, root, part, rows, schema, excluded)
-                _read_back(tmp, path, written)
-                record = {"name": part.name, "digest": part.digest(), "bytes": tmp.stat().st_size,
-                          "sha256": file_sha256(tmp), "samples": written, "failed": failed}
-            return record
-        except BadSamples as bad:
-            excluded.update(bad.problems)
-    raise FormatError(path, "samples that read back as they were written", f"other disagreements: {excluded}")
+
+    def write(tmp: Path, excluded: dict[str, str]) -> tuple[list[dict], list[dict]]:
+        written, failed = _write_parquet(tmp, root, part, rows, schema, excluded)
+        _read_back(tmp, path, written)
+        return written, failed
+
+    return write_verified(path, part, write)
 
 
 def _write_parquet(tmp: Path, root: Path, part: Part, rows: list[dict], schema: pa.Schema,
@@ -104,15 +97,8 @@ def _write_parquet(tmp: Path, root: Path, part: Part, rows: list[dict], schema: 
     names = json.loads(schema.metadata[MEMBERS_METADATA_KEY])
     written, failed, group = [], [], []
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for sample, row in zip(part.samples, rows, strict=True):
-            if sample.key in excluded:
-                failed.append({"key": sample.key, "error": excluded[sample.key]})
-                continue
-            try:
-                values = _column_values(sample, read_members(root, sample.key, sample.sources, row, decode_hdf5=True))
-            except (OBToolkitError, OSError, ValueError) as error:
-                failed.append({"key": sample.key, "error": f"{type(error).__name__}: {error}"})
-                continue
+        for sample, row, members in loaded_samples(root, part, rows, excluded, failed, decode_hdf5=True):
+            values = _column_values(sample, members)
             group.append((sample, row, values))
             written.append({"key": sample.key, "members": {names[c]: member_digest(v) for c, v in values.items()}})
             if len(group) == ROWS_PER_GROUP or sum(s.payload_bytes for s, _, _ in group) >= BYTES_PER_GROUP:

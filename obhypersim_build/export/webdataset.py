@@ -12,55 +12,32 @@ import io
 import tarfile
 from pathlib import Path
 
-from obtoolkit.errors import FormatError, OBToolkitError
-from obtoolkit.fileio import atomic_path
-from obtoolkit.shards import file_sha256, sample_problems
+from obtoolkit.shards import sample_problems
 from obtoolkit.shards.members import member_digest
 from obtoolkit.shards.reader import read_sample_at
 
 from .plan import Part
-from .sources import read_members
-
-
-class BadSamples(Exception):
-    """Samples that decoded but disagree with their manifest rows: key -> what disagrees."""
-
-    def __init__(self, problems: dict[str, str]):
-        super().__init__(f"{len(problems)} samples disagree with the manifest")
-        self.problems = problems
+from .verified import BadSamples, loaded_samples, write_verified
 
 
 def write_shard(root: Path, out_dir: Path, part: Part, rows: list[dict]) -> dict:
-    """Write, read back and check one shard; returns its record: name, digest, bytes, sha256, the samples' offsets,
-    lengths and members (name, size, blake2b), and the samples left out with why."""
+    """Write, read back and check one shard (`write_verified`); its record lists each sample's offset, length and
+    members (name, size, blake2b)."""
     path = out_dir / part.name
-    excluded: dict[str, str] = {}
-    for _ in range(2):  # a second pass leaves out the samples the first read-back found wrong
-        try:
-            with atomic_path(path) as tmp:
-                entries, failed = _write_tar(tmp, root, part, rows, excluded)
-                _read_back(tmp, path, entries)
-                record = {"name": part.name, "digest": part.digest(), "bytes": tmp.stat().st_size,
-                          "sha256": file_sha256(tmp), "samples": entries, "failed": failed}
-            return record
-        except BadSamples as bad:
-            excluded.update(bad.problems)
-    raise FormatError(path, "samples that read back as they were written", f"other disagreements: {excluded}")
+
+    def write(tmp: Path, excluded: dict[str, str]) -> tuple[list[dict], list[dict]]:
+        entries, failed = _write_tar(tmp, root, part, rows, excluded)
+        _read_back(tmp, path, entries)
+        return entries, failed
+
+    return write_verified(path, part, write)
 
 
 def _write_tar(tmp: Path, root: Path, part: Part, rows: list[dict],
                excluded: dict[str, str]) -> tuple[list[dict], list[dict]]:
     entries, failed = [], []
     with open(tmp, "wb") as handle, tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for sample, row in zip(part.samples, rows, strict=True):
-            if sample.key in excluded:
-                failed.append({"key": sample.key, "error": excluded[sample.key]})
-                continue
-            try:
-                members = read_members(root, sample.key, sample.sources, row)
-            except (OBToolkitError, OSError) as error:
-                failed.append({"key": sample.key, "error": f"{type(error).__name__}: {error}"})
-                continue
+        for sample, _, members in loaded_samples(root, part, rows, excluded, failed):
             offset, listed = tar.offset, []
             for name, data in members.items():
                 tar.addfile(_tar_info(f"{sample.key}.{name}", len(data)), io.BytesIO(data))

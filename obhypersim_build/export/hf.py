@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from obtoolkit.errors import FormatError
+from obtoolkit.errors import FormatError, OBToolkitError
 from obtoolkit.shards import iter_parquet_samples, sample_problems
 from obtoolkit.shards.members import IMAGE_EXTENSIONS, member_digest, split_member
 from obtoolkit.shards.parquet import KEY_COLUMN, MEMBERS_METADATA_KEY
@@ -68,6 +68,9 @@ def _member_columns(member: PlannedMember) -> dict[str, tuple[str, pa.DataType]]
 
 def _nested_type(dtype: str, ndim: int) -> pa.DataType:
     column_type = pa.from_numpy_dtype(np.dtype(dtype))
+    if column_type == pa.float16() and int(pa.__version__.split(".")[0]) < 15:  # Parquet's FLOAT16 came in pyarrow 15
+        raise OBToolkitError(f"obh export hf writes the float16 depth to Parquet, which needs pyarrow >= 15; found "
+                             f"pyarrow {pa.__version__}")
     for _ in range(ndim):
         column_type = pa.list_(column_type)
     return column_type

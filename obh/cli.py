@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "obh.cmd_evaluate",
     "obh.cmd_build",
     "obh.cmd_download",
+    "obh.cmd_export",
     "obh.cmd_model",
     "obh.cmd_train",
 )

@@ -36,10 +36,10 @@ def test_malformed_camera_csv(tmp_path):
                "settings_units_info_meters_scale"] + [f"M_cam_from_uv_{r}{c}" for r in range(3) for c in range(3)]
     path.write_text(",".join(columns) + "\nai_001_001,768,1024,0.01,x,0,0,0,1,0,0,0,-1\n")
     with pytest.raises(FormatError, match="line 2"):
-        read_camera_parameters(path)
+        read_camera_parameters(path).camera("ai_001_001")  # a bad row fails its scene when asked for
     path.write_text(",".join(columns) + "\nai_001_001,768,1024,0.01,0,0,0,0,0,0,0,0,0\n")
     with pytest.raises(FormatError, match="invertible"):
-        read_camera_parameters(path)
+        read_camera_parameters(path).camera("ai_001_001")
 
 
 def test_real_trajectory(shared_fixtures):

@@ -154,12 +154,20 @@ def export_splits(out_dir, preset, split_csv, modot_lists, manifest_path, max_na
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many frames.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=_JOBS)
 def viz(label_root, out_dir, frames, limit, jobs):
-    """Pictures of labels: boundaries by class, orientation wheel and arrows, depth (one PNG per frame)."""
+    """Pictures of labels: boundaries by class, orientation wheel and arrows, depth (one PNG per frame; a frame
+    that cannot be read is reported and skipped, and the exit status is then 1)."""
     from obhypersim_build.pictures import viz_tree
     from obtoolkit.hypersim import parse_frame_id
 
     out_dir = out_dir or label_root / "pictures"
-    paths = viz_tree(label_root, out_dir, frames=[parse_frame_id(f) for f in frames] or None, limit=limit, jobs=jobs)
-    click.echo(f"{len(paths)} pictures under {out_dir}")
+    summary = viz_tree(label_root, out_dir, frames=[parse_frame_id(f) for f in frames] or None, limit=limit,
+                       jobs=jobs)
+    for frame, error in summary.failures[:FAILURES_SHOWN]:
+        click.echo(f"FAILED {frame}: {error}", err=True)
+    click.echo(f"{len(summary.paths)} pictures under {out_dir}" + (f"; {len(summary.failures)} frames failed"
+                                                                     if summary.failures else ""))
+    if summary.failures:
+        sys.exit(1)
+
 
 COMMANDS = [generate, validate, viz, manifest, export_splits]

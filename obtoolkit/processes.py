@@ -21,7 +21,8 @@ def this_host() -> str:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host (a pid we may not signal exists too)."""
+    """Whether a running process with this pid exists on this host (a pid we may not signal exists too; a zombie,
+    which has ended but not been reaped yet, does not count)."""
     if pid <= 0:
         return True  # not a real pid: never conclude that its owner is gone
     try:
@@ -30,7 +31,14 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def process_start_time_s(pid: int) -> float | None:

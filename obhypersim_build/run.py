@@ -9,6 +9,7 @@ all parts under the output root. Tasks stop when the run that started them is go
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from tqdm import tqdm
 
 from obhypersim_build.config import BuildConfig
 from obhypersim_build.plan import CameraTask, count_frames, plan_tasks
-from obhypersim_build.watchdog import RunWatch, run_watched
+from obhypersim_build.watchdog import RunWatch, run_watched, watch_parent
 from obhypersim_build.worker import PARTS_DIR, run_camera_task
 from obtoolkit.config import dump_yaml
 from obtoolkit.fileio import atomic_write_text, remove_stale_temporaries
@@ -116,9 +117,11 @@ def _run_tasks(tasks: list[CameraTask], hypersim_root: Path, out_root: Path, con
 @contextlib.contextmanager
 def _backend(dask_scheduler: str | None):
     """joblib's loky backend with one thread per worker process (the kernels are single-threaded; BLAS and OpenMP
-    pools would only compete), or its Dask backend on an existing cluster (the `cluster` extra)."""
+    pools would only compete) whose workers end when this process does, or its Dask backend on an existing
+    cluster (the `cluster` extra)."""
     if dask_scheduler is None:
-        with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
+        with joblib.parallel_config(backend="loky", inner_max_num_threads=1, initializer=watch_parent,
+                                    initargs=(os.getpid(),)):
             yield
         return
     try:

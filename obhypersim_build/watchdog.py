@@ -3,9 +3,10 @@
 A SIGKILL of `obh generate` kills only that process: its loky worker processes and its tasks on a Dask cluster
 would go on writing frames for their whole task. Every task therefore runs under a watch:
 
-- in a local worker process (loky), a thread notices within `POLL_S` that the parent process has ended (the worker
-  has been re-parented) and ends the worker with SIGKILL. Files being written are temporaries (atomic writes), which
-  the next run removes; nothing half-written ever carries a final name.
+- in a local worker process (loky), a thread started when the worker starts (`watch_parent`, the executor's
+  initializer) notices within `POLL_S` that the run's process has ended (the worker has been re-parented) and ends
+  the worker with SIGKILL, busy or idle. Files being written are temporaries (atomic writes), which the next run
+  removes; nothing half-written ever carries a final name.
 - on a Dask worker (a process shared with other work, maybe on another machine), a thread checks that the run still
   holds the output tree's lock (`obtoolkit.treelock.holder_alive`) and, when it does not, raises `RunAbandoned` in
   the task's thread; the task stops at the next Python instruction of its frame (a long native call such as a mesh
@@ -56,7 +57,7 @@ class RunWatch:
 def run_watched(watch: RunWatch, function: Callable[..., T], *args) -> T:
     """Call `function(*args)` in a worker, stopping it as described above if the run ends first."""
     if watch.mode == "process":
-        _watch_parent_once()
+        watch_parent(watch.holder.pid)
         return function(*args)
     stop, lock = threading.Event(), threading.Lock()
     thread = threading.Thread(target=_watch_run, args=(watch, threading.get_ident(), stop, lock), daemon=True,
@@ -72,11 +73,12 @@ def run_watched(watch: RunWatch, function: Callable[..., T], *args) -> T:
 _parent_watch: threading.Thread | None = None
 
 
-def _watch_parent_once() -> None:
-    """Start (once per worker process) the thread that ends this process when its parent has ended."""
+def watch_parent(parent_pid: int) -> None:
+    """Start (once per worker process) the thread that ends this process when it is no longer the child of
+    `parent_pid` (the run's process; passed in, because by the time a worker starts its parent may be gone)."""
     global _parent_watch
     if _parent_watch is None:
-        _parent_watch = threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True,
+        _parent_watch = threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
                                          name="obh-parent-watch")
         _parent_watch.start()
 

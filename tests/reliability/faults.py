@@ -16,7 +16,7 @@ Built for any command of the project (generate and download now, train later):
   namespaces; skipped with the reason where the kernel or the CI does not allow them).
 - `corrupt` truncates, empties, zeroes, randomises or flips one byte of a file; `png_claiming` makes a tiny PNG
   whose header claims any size.
-- `start_together` starts several commands at the same moment (two writers on one tree).
+- two writers on one tree: start one `Run`, `wait_for` it to hold the tree, start the other.
 """
 
 from __future__ import annotations
@@ -149,11 +149,6 @@ def kill_at_random_point(command: Sequence[str], rng: random.Random, *, min_s: f
     start = time.monotonic()
     run.kill_when(lambda: time.monotonic() - start >= delay_s, group=group)
     return run
-
-
-def start_together(commands: Sequence[Sequence[str]], env: dict[str, str] | None = None) -> list[Run]:
-    """Start several commands at once (each in its own session)."""
-    return [Run(command, env) for command in commands]
 
 
 def corrupt(path: Path, how: str, rng: random.Random | None = None) -> None:

@@ -22,6 +22,7 @@ import ctypes
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,10 +85,9 @@ def watch_parent(parent_pid: int) -> None:
 
 
 def _watch_parent(parent_pid: int) -> None:
-    stop = threading.Event()
-    while not stop.wait(POLL_S):
-        if os.getppid() != parent_pid:
-            os.kill(os.getpid(), signal.SIGKILL)
+    while os.getppid() == parent_pid:
+        time.sleep(POLL_S)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _watch_run(watch: RunWatch, thread_id: int, stop: threading.Event, lock: threading.Lock) -> None:

@@ -235,3 +235,15 @@ def test_dask_tasks_stop_when_the_run_that_submitted_them_is_killed(tmp_path):
         assert stats_files(out) == stopped_at < 60, "tasks went on writing frames after their run was killed"
         with distributed.Client(cluster) as client:
             assert client.submit(sum, [1, 2]).result(timeout=30) == 3, "the Dask worker itself must live on"
+
+
+# Finding 4: `obh validate` passed a frame whose RGB does not decode.
+def test_validate_fails_a_frame_whose_rgb_copy_does_not_decode(hypersim, tmp_path):
+    out = tmp_path / "out"
+    generate(hypersim, out, progress=False)
+    copy = out / product_relpath(FRAME, "tonemap")
+    corrupt(copy, "truncate")
+    result = invoke("validate", out)
+    assert result.exit_code == 1 and "6 frames, 1 failed" in result.output, result.output
+    report = (out / "validation_report.json").read_text()
+    assert str(copy) in report

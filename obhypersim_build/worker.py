@@ -8,6 +8,7 @@ parameter hash and status ok is skipped, because that JSON is written last.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,8 +164,11 @@ def _validate(arrays: LabelArrays, inputs: FrameInputs, context: CameraContext) 
 
 
 def run_camera_task(task: CameraTask, hypersim_root: Path, out_root: Path, config: BuildConfig,
-                    cameras: CameraParametersTable | None = None) -> list[FrameRecord]:
-    """One scene-camera: set up once, process every frame, write this task's manifest part; returns the rows."""
+                    cameras: CameraParametersTable | None = None,
+                    before_frame: Callable[[], None] | None = None) -> list[FrameRecord]:
+    """One scene-camera: set up once, process every frame, write this task's manifest part; returns the rows.
+
+    `before_frame`, when given, is called before each frame (it raises to stop the task: see watchdog.py)."""
     from obtoolkit.manifest import records_to_table, write_table
 
     try:
@@ -176,6 +180,14 @@ def run_camera_task(task: CameraTask, hypersim_root: Path, out_root: Path, confi
                    for f, m in zip(task.frames, task.meta, strict=True)]
     else:
         records = [process_frame(FrameId(task.scene, task.camera, f), m, context)
-                   for f, m in zip(task.frames, task.meta, strict=True)]
+                   for f, m in _frames(task, before_frame)]
     write_table(Path(out_root) / PARTS_DIR / f"part-{task.name}.parquet", records_to_table(records))
     return records
+
+
+def _frames(task: CameraTask, before_frame: Callable[[], None] | None) -> Iterator[tuple[int, FrameMeta]]:
+    """(frame, meta) of the task, calling `before_frame` before each."""
+    for frame, meta in zip(task.frames, task.meta, strict=True):
+        if before_frame is not None:
+            before_frame()
+        yield frame, meta

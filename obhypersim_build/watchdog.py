@@ -7,10 +7,12 @@ would go on writing frames for their whole task. Every task therefore runs under
   initializer) notices within `POLL_S` that the run's process has ended (the worker has been re-parented) and ends
   the worker with SIGKILL, busy or idle. Files being written are temporaries (atomic writes), which the next run
   removes; nothing half-written ever carries a final name.
-- on a Dask worker (a process shared with other work, maybe on another machine), a thread checks that the run still
-  holds the output tree's lock (`obtoolkit.treelock.holder_alive`) and, when it does not, raises `RunAbandoned` in
-  the task's thread; the task stops at the next Python instruction of its frame (a long native call such as a mesh
-  ray cast finishes first), and the worker process lives on.
+- on a Dask worker (a process shared with other work, maybe on another machine), the task checks before each frame
+  that the run still holds the output tree's lock (`obtoolkit.treelock.holder_alive`: a pid check on the run's own
+  host, a probe of the lock elsewhere) and raises `RunAbandoned` when it does not: the task stops after the frame
+  in progress, and the worker process lives on. (Interrupting the frame itself would need an exception raised
+  asynchronously in the worker's thread, which is lost when it lands in a finaliser, and can land in Dask's own code
+  once the task has returned.)
 
 PR_SET_PDEATHSIG is not used: Linux sends it when the *thread* that started the worker ends, and joblib may start
 workers from short-lived threads.
@@ -18,7 +20,7 @@ workers from short-lived threads.
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import os
 import signal
 import threading
@@ -34,9 +36,8 @@ POLL_S = 0.25
 T = TypeVar("T")
 
 
-class RunAbandoned(BaseException):
-    """The run that started this task is gone. A BaseException, so that per-frame `except Exception` handlers do
-    not record it as the frame's error."""
+class RunAbandoned(RuntimeError):
+    """The run that started this task is gone (raised between frames, so no frame records it)."""
 
 
 @dataclass(frozen=True)
@@ -56,19 +57,21 @@ class RunWatch:
 
 
 def run_watched(watch: RunWatch, function: Callable[..., T], *args) -> T:
-    """Call `function(*args)` in a worker, stopping it as described above if the run ends first."""
+    """Call `function(*args)` in a worker, stopping it as described above if the run ends first.
+
+    In "task" mode `function` also gets `before_frame`, a callable that raises RunAbandoned once the run is gone.
+    """
     if watch.mode == "process":
         watch_parent(watch.holder.pid)
         return function(*args)
-    stop, lock = threading.Event(), threading.Lock()
-    thread = threading.Thread(target=_watch_run, args=(watch, threading.get_ident(), stop, lock), daemon=True,
-                              name="obh-run-watch")
-    thread.start()
-    try:
-        return function(*args)
-    finally:
-        with lock:  # an exception raised by the watch is delivered before this function returns, never after
-            stop.set()
+    return function(*args, before_frame=functools.partial(check_run, watch))
+
+
+def check_run(watch: RunWatch) -> None:
+    """Raise RunAbandoned unless the run of `watch` still holds its tree's lock."""
+    if not holder_alive(watch.root, watch.holder):
+        raise RunAbandoned(f"{watch.root}: the run that started this task ({watch.holder.describe()}) no longer "
+                           "holds the tree; stopping")
 
 
 _parent_watch: threading.Thread | None = None
@@ -88,17 +91,3 @@ def _watch_parent(parent_pid: int) -> None:
     while os.getppid() == parent_pid:
         time.sleep(POLL_S)
     os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _watch_run(watch: RunWatch, thread_id: int, stop: threading.Event, lock: threading.Lock) -> None:
-    while not stop.wait(POLL_S):
-        if not holder_alive(watch.root, watch.holder):
-            with lock:
-                if not stop.is_set():
-                    _raise_in_thread(thread_id, RunAbandoned)
-            return
-
-
-def _raise_in_thread(thread_id: int, exception: type[BaseException]) -> None:
-    """Raise `exception` in another thread of this process at its next Python instruction."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception))

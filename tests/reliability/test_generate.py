@@ -229,10 +229,8 @@ def test_dask_tasks_stop_when_the_run_that_submitted_them_is_killed(tmp_path):
                                   processes=True) as cluster:
         run = Run(obh_command("generate", hypersim, out, "--dask-scheduler", cluster.scheduler_address))
         run.kill_when(lambda: stats_files(out) >= 4)
-        time.sleep(2.0)  # the watch polls every 0.25 s; a frame takes about 0.1 s
-        stopped_at = stats_files(out)
-        time.sleep(2.0)
-        assert stats_files(out) == stopped_at < 60, "tasks went on writing frames after their run was killed"
+        finished = settled(lambda: stats_files(out), quiet_s=2.0)
+        assert finished < 40, f"{finished} frames: a task of 40 went on to its end after its run was killed"
         with distributed.Client(cluster) as client:
             assert client.submit(sum, [1, 2]).result(timeout=30) == 3, "the Dask worker itself must live on"
 
@@ -247,3 +245,13 @@ def test_validate_fails_a_frame_whose_rgb_copy_does_not_decode(hypersim, tmp_pat
     assert result.exit_code == 1 and "6 frames, 1 failed" in result.output, result.output
     report = (out / "validation_report.json").read_text()
     assert str(copy) in report
+
+
+def settled(count, *, quiet_s: float, timeout_s: float = 60.0) -> int:
+    """`count()` once it has not changed for `quiet_s` seconds."""
+    value, since, deadline = count(), time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() - since < quiet_s and time.monotonic() < deadline:
+        time.sleep(0.05)
+        if (now := count()) != value:
+            value, since = now, time.monotonic()
+    return value

@@ -11,8 +11,8 @@ would go on writing frames for their whole task. Every task therefore runs under
   that the run still holds the output tree's lock (`obtoolkit.treelock.holder_alive`: a pid check on the run's own
   host, a probe of the lock elsewhere) and raises `RunAbandoned` when it does not: the task stops after the frame
   in progress, and the worker process lives on. (Interrupting the frame itself would need an exception raised
-  asynchronously in the worker's thread, which is lost when it lands in a finaliser, and can land in Dask's own code
-  once the task has returned.)
+  asynchronously in the worker's thread: tried, it did not always stop the task, since such an exception is lost
+  when it lands in a finaliser or a handler that swallows it, and it can land in Dask's own code after the task.)
 
 PR_SET_PDEATHSIG is not used: Linux sends it when the *thread* that started the worker ends, and joblib may start
 workers from short-lived threads.

@@ -220,7 +220,9 @@ def manifest_rows_or_empty(out) -> list[dict]:
     return manifest_rows(out / "manifest.parquet") if (out / "manifest.parquet").exists() else []
 
 
-# Finding 2, on a cluster: Dask tasks went on after the run that submitted them was killed.
+# Finding 2, on a cluster: Dask tasks went on after the run that submitted them was killed. Slow (a local cluster
+# and a subprocess: 15-30 s under load); run with -m slow.
+@pytest.mark.slow
 def test_dask_tasks_stop_when_the_run_that_submitted_them_is_killed(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     hypersim = write_layered_tree(tmp_path / "hypersim", frames_per_camera=40).layout.root

@@ -35,15 +35,12 @@ class MapsJob:
     rgb_dir: Path | None = None
     rgb_suffix: str = ".jpg"
     n_report_images: int = 3
+    max_pixels: int = maps_io.MAX_MAP_PIXELS
 
 
 def _image_counts(name: str, pred_path: Path, gt_path: Path, options: BoundaryEvalOptions,
-                  invert: bool) -> BoundaryCounts:
-    pred = maps_io.read_prediction_png(pred_path, invert=invert)
-    gts = maps_io.read_ground_truth(gt_path)
-    if gts[0].shape != pred.shape:
-        raise ValueError(f"{pred_path}: prediction shape {pred.shape} differs from ground truth {gt_path} "
-                         f"{gts[0].shape}; predict at the ground-truth resolution")
+                  job: MapsJob) -> BoundaryCounts:
+    pred, gts = maps_io.read_map_pair(pred_path, gt_path, invert=job.invert, max_pixels=job.max_pixels)
     return image_boundary_counts(pred, gts, options, where=name)
 
 
@@ -56,7 +53,7 @@ def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1
     if n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs: expected -1 (one process per core) or a positive count, got {n_jobs}")
     pairs = maps_io.pair_files(job.pred_dir, job.gt_dir, job.pred_suffix)
-    all_counts = _all_counts(pairs, options, job.invert, n_jobs, progress)
+    all_counts = _all_counts(pairs, options, job, n_jobs, progress)
     evaluator = BoundaryEvaluator(options)
     for (name, _, _), counts in zip(pairs, all_counts, strict=True):
         evaluator.add_counts(name, counts)
@@ -65,13 +62,13 @@ def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1
     return evaluation
 
 
-def _all_counts(pairs: list[tuple[str, Path, Path]], options: BoundaryEvalOptions, invert: bool, n_jobs: int,
+def _all_counts(pairs: list[tuple[str, Path, Path]], options: BoundaryEvalOptions, job: MapsJob, n_jobs: int,
                 progress: bool) -> list[BoundaryCounts]:
     """Counts of every pair, in order; images are independent, so they are spread over processes."""
     bar = {"total": len(pairs), "unit": "image", "desc": "evaluate-maps", "disable": not progress}
     if n_jobs == 1 or len(pairs) <= 1:
-        return list(tqdm((_image_counts(name, pred, gt, options, invert) for name, pred, gt in pairs), **bar))
-    calls = (delayed(_image_counts)(name, pred, gt, options, invert) for name, pred, gt in pairs)
+        return list(tqdm((_image_counts(name, pred, gt, options, job) for name, pred, gt in pairs), **bar))
+    calls = (delayed(_image_counts)(name, pred, gt, options, job) for name, pred, gt in pairs)
     with parallel_config(backend="loky", inner_max_num_threads=1):
         return list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(calls), **bar))
 
@@ -97,8 +94,7 @@ def write_outputs(job: MapsJob, evaluation: BoundaryEvaluation, files: dict[str,
 
 def _pictures(job: MapsJob, name: str, pred_path: Path, gt_path: Path, threshold: float,
               options: BoundaryEvalOptions) -> report.ImagePictures:
-    pred = maps_io.read_prediction_png(pred_path, invert=job.invert)
-    gts = maps_io.read_ground_truth(gt_path)
+    pred, gts = maps_io.read_map_pair(pred_path, gt_path, invert=job.invert, max_pixels=job.max_pixels)
     gt_any = np.logical_or.reduce(gts)
     binary = binary_map(pred, threshold, options)
     radius = matching_radius_px(*binary.shape, options.max_dist)
@@ -107,5 +103,5 @@ def _pictures(job: MapsJob, name: str, pred_path: Path, gt_path: Path, threshold
     rgb = None
     if job.rgb_dir is not None:
         rgb_path = Path(job.rgb_dir) / f"{name}{job.rgb_suffix}"
-        rgb = maps_io.read_rgb(rgb_path) if rgb_path.is_file() else None
+        rgb = maps_io.read_rgb(rgb_path, max_pixels=job.max_pixels) if rgb_path.is_file() else None
     return report.ImagePictures(name, report.gray_picture(pred), report.gray_picture(gt_any), picture, rgb)

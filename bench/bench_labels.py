@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from obtoolkit.boundaries import P2ORM_COMPAT, FrameInputs, FrameRays, LabelParams, compute_labels
+from obtoolkit.boundaries import P2ORM_COMPAT, FrameRays, LabelParams, compute_labels
 from obtoolkit.hypersim import (
+    FrameGeometry,
     HypersimLayout,
     parse_frame_id,
     read_camera_parameters,
@@ -28,28 +29,26 @@ from obtoolkit.hypersim import (
     read_hdf5_dataset,
 )
 from obtoolkit.labels_io import LabelArrays, write_label_files
-from obtoolkit.validation import ValidationGeometry, validate_labels
+from obtoolkit.validation import validate_labels
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
 
-def fixture_inputs() -> FrameInputs:
+def fixture_inputs() -> FrameGeometry:
     root = FIXTURES / "hypersim"
     distance = read_hdf5_dataset(root / "ai_037_002/images/scene_cam_00_geometry_hdf5/frame.0000.depth_meters.hdf5",
                                  what="depth", kind="f").astype(np.float32)
     normals = np.load(FIXTURES / "p2orm_compat/ai_037_002_f0000_normals_cam_from_depth.npy")
     camera = read_camera_parameters(root / "metadata_camera_parameters.csv").camera("ai_037_002")
-    return FrameInputs(distance, np.isfinite(distance), camera.M_cam_from_uv, normals)
+    return FrameGeometry(distance, np.isfinite(distance), camera.M_cam_from_uv, normals)
 
 
-def hypersim_inputs(root: Path, frame_text: str) -> tuple[FrameInputs, callable]:
+def hypersim_inputs(root: Path, frame_text: str) -> tuple[FrameGeometry, callable]:
     layout, frame = HypersimLayout(root), parse_frame_id(frame_text)
     camera = read_camera_parameters(layout.camera_parameters_csv).camera(frame.scene)
 
-    def read() -> FrameInputs:
-        g = read_frame_geometry(layout, frame, shape_hw=camera.shape_hw)
-        return FrameInputs(g.distance_m, g.valid_mask, camera.M_cam_from_uv, g.normal_cam, g.semantic,
-                           g.semantic_instance, g.render_entity_id)
+    def read() -> FrameGeometry:
+        return read_frame_geometry(layout, frame, camera=camera)
 
     return read(), read
 
@@ -81,13 +80,12 @@ def main() -> None:
     print(f"machine: {platform.machine()} {os.cpu_count()} cpus, {platform.python_implementation()} "
           f"{platform.python_version()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
     print(f"frame: {source}, {width}x{height}, median of {args.repeats}")
-    geometry = ValidationGeometry(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
-                                  inputs.semantic, inputs.semantic_instance, inputs.render_entity_id, rays.unit)
     with tempfile.TemporaryDirectory() as out:
         for name, params in (("default", LabelParams()), ("p2orm_compat", P2ORM_COMPAT)):
             compute = timed(lambda p=params: compute_labels(inputs, p, rays), args.repeats)
             labels = LabelArrays.from_labels(compute_labels(inputs, params, rays))
-            validate = timed(lambda p=params, a=labels: validate_labels(a, geometry, p), args.repeats)
+            validate = timed(lambda p=params, a=labels: validate_labels(a, inputs, p, rays_unit=rays.unit),
+                             args.repeats)
             write = timed(lambda a=labels: write_label_files(out, parse_frame_id("ai_000_000/cam_00/0"), a),
                           args.repeats)
             read_s = timed(read, args.repeats) if read else 0.0

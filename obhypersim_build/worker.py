@@ -13,12 +13,13 @@ from pathlib import Path
 
 from obhypersim_build.config import BuildConfig
 from obhypersim_build.plan import CameraTask, FrameMeta
-from obtoolkit.boundaries import FrameInputs, FrameRays, compute_labels
-from obtoolkit.boundaries.keys import object_keys
-from obtoolkit.boundaries.mesh_exact import MeshSelfRelations, encode_key, face_keys, mesh_self_relations
+from obtoolkit.boundaries import FrameRays, compute_labels
+from obtoolkit.boundaries.keys import ObjectKeys, frame_object_keys
+from obtoolkit.boundaries.mesh_exact import MeshSelfRelations, face_keys, mesh_self_relations
 from obtoolkit.boundaries.stats import label_stats
 from obtoolkit.hypersim import (
     CameraTrajectory,
+    FrameGeometry,
     FrameId,
     HypersimCamera,
     HypersimLayout,
@@ -39,7 +40,7 @@ from obtoolkit.labels_io import (
 )
 from obtoolkit.manifest import STATUS_ERROR, STATUS_OK, FrameRecord
 from obtoolkit.provenance import package_version
-from obtoolkit.validation import FrameReport, ValidationGeometry, validate_labels
+from obtoolkit.validation import FrameReport, validate_labels
 
 PARTS_DIR = "manifest.parts"
 
@@ -82,17 +83,13 @@ def camera_context(task: CameraTask, hypersim_root: Path, out_root: Path, config
                          FrameRays.from_camera(camera.M_cam_from_uv, camera.height, camera.width), mesh)
 
 
-def _mesh_self_relations(frame: FrameId, inputs: FrameInputs, context: CameraContext) -> MeshSelfRelations:
+def _mesh_self_relations(geometry: FrameGeometry, keys: ObjectKeys, context: CameraContext) -> MeshSelfRelations:
     from obtoolkit.raycast import RayCamera
 
-    R, position = context.mesh.trajectory.pose(frame.frame)
+    R, position = context.mesh.trajectory.pose(geometry.frame.frame)
     camera = context.camera
-    params = context.config.labels
-    kind, ident = object_keys(inputs.valid_mask, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
-                              stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
-    return mesh_self_relations(context.mesh.caster, RayCamera(camera.M_cam_from_uv, R, position, *inputs.shape_hw),
-                               camera.meters_per_asset_unit, inputs.distance_m, inputs.valid_mask,
-                               encode_key(kind, ident), context.config.mesh)
+    return mesh_self_relations(context.mesh.caster, RayCamera(camera.M_cam_from_uv, R, position, *geometry.shape_hw),
+                               camera.meters_per_asset_unit, geometry, keys, context.config.mesh)
 
 
 def process_frame(frame: FrameId, meta: FrameMeta, context: CameraContext) -> FrameRecord:
@@ -116,13 +113,12 @@ def process_frame(frame: FrameId, meta: FrameMeta, context: CameraContext) -> Fr
 
 def _label_frame(frame: FrameId, context: CameraContext) -> dict:
     camera, config = context.camera, context.config
-    geometry = read_frame_geometry(context.layout, frame, shape_hw=camera.shape_hw)
-    inputs = FrameInputs(geometry.distance_m, geometry.valid_mask, camera.M_cam_from_uv, geometry.normal_cam,
-                         geometry.semantic, geometry.semantic_instance, geometry.render_entity_id)
-    self_relations = _mesh_self_relations(frame, inputs, context) if context.mesh is not None else None
-    labels = compute_labels(inputs, config.labels, context.rays, self_relations)
+    geometry = read_frame_geometry(context.layout, frame, camera=camera)
+    keys = frame_object_keys(geometry, config.labels)
+    self_relations = _mesh_self_relations(geometry, keys, context) if context.mesh is not None else None
+    labels = compute_labels(geometry, config.labels, context.rays, self_relations, keys)
     arrays = LabelArrays.from_labels(labels)
-    report = _validate(arrays, inputs, context) if config.validate else None
+    report = _validate(arrays, geometry, context) if config.validate else None
     paths = write_label_files(context.out_root, frame, arrays)
     rgb = link_or_copy_input(context.layout.tonemap_path(frame), context.out_root, frame, "tonemap", config.inputs)
     depth = link_or_copy_input(context.layout.geometry_path(frame, "depth_meters"), context.out_root, frame,
@@ -139,12 +135,9 @@ def _label_frame(frame: FrameId, context: CameraContext) -> dict:
     return fields
 
 
-def _validate(arrays: LabelArrays, inputs: FrameInputs, context: CameraContext) -> FrameReport:
-    geometry = ValidationGeometry(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
-                                  inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
-                                  rays_unit=context.rays.unit)
-    return validate_labels(arrays, geometry, context.config.labels, thresholds=context.config.validation,
-                           mesh_exact=context.config.mesh_exact)
+def _validate(arrays: LabelArrays, geometry: FrameGeometry, context: CameraContext) -> FrameReport:
+    return validate_labels(arrays, geometry, context.config.labels, rays_unit=context.rays.unit,
+                           thresholds=context.config.validation, mesh_exact=context.config.mesh_exact)
 
 
 def run_camera_task(task: CameraTask, hypersim_root: Path, out_root: Path, config: BuildConfig) -> list[FrameRecord]:

@@ -4,19 +4,15 @@ import numpy as np
 import pytest
 
 from obtoolkit.boundaries import LabelParams, compute_labels
+from obtoolkit.hypersim import FrameGeometry
 from obtoolkit.labels_io import LabelArrays
-from obtoolkit.validation import ValidationGeometry, validate_labels
+from obtoolkit.validation import validate_labels
 
 from .boundaries.scenes import layered_frame
 
 
-def geometry_of(inputs):
-    return ValidationGeometry(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
-                              inputs.semantic, inputs.semantic_instance, inputs.render_entity_id)
-
-
 def run(labels: LabelArrays, inputs, params=None, **kwargs):
-    report = validate_labels(labels, geometry_of(inputs), params or LabelParams(), frame="f", **kwargs)
+    report = validate_labels(labels, inputs, params or LabelParams(), frame="f", **kwargs)
     return report, {c.name: c for c in report.checks}
 
 
@@ -61,7 +57,7 @@ def test_broken_antisymmetry_and_invalid_labels_fail():
 
     valid = inputs.valid_mask.copy()
     valid[:, 19] = False  # the boundary column becomes invalid: its labels are now on invalid pixels
-    moved = ValidationGeometry(inputs.distance_m, valid, inputs.M_cam_from_uv)
+    moved = FrameGeometry(inputs.distance_m, valid, inputs.M_cam_from_uv)
     report = validate_labels(labels, moved, LabelParams())
     assert report.failed
     assert not {c.name: c for c in report.checks}["no_labels_on_invalid"].passed
@@ -70,7 +66,7 @@ def test_broken_antisymmetry_and_invalid_labels_fail():
 def test_wrong_depth_order_is_caught():
     inputs = layered_frame()
     labels = LabelArrays.from_labels(compute_labels(inputs))
-    swapped = ValidationGeometry(np.where(inputs.semantic == 5, 3.5, 3.0).astype(np.float32), inputs.valid_mask)
+    swapped = FrameGeometry(np.where(inputs.semantic == 5, 3.5, 3.0).astype(np.float32), inputs.valid_mask)
     report = validate_labels(labels, swapped, LabelParams())
     checks = {c.name: c for c in report.checks}
     assert checks["depth_consistency_inter"].value == 0.0 and not checks["depth_consistency_inter"].passed
@@ -81,7 +77,7 @@ def test_equal_depths_between_objects_are_not_a_wrong_order():
     """float16 depth rounds neighbours to one value; the generator then orders them by their tangent planes."""
     inputs = layered_frame()
     labels = LabelArrays.from_labels(compute_labels(inputs))
-    flat = ValidationGeometry(np.full(inputs.distance_m.shape, 3.0, np.float32), inputs.valid_mask)
+    flat = FrameGeometry(np.full(inputs.distance_m.shape, 3.0, np.float32), inputs.valid_mask)
     checks = {c.name: c for c in validate_labels(labels, flat, LabelParams()).checks}
     assert checks["depth_consistency_inter"].value == 1.0
 
@@ -99,7 +95,7 @@ def test_schema_problems():
 def test_missing_inputs_skip_checks_without_failing():
     inputs = layered_frame()
     labels = LabelArrays.from_labels(compute_labels(inputs))
-    report = validate_labels(labels, ValidationGeometry(inputs.distance_m, inputs.valid_mask), LabelParams())
+    report = validate_labels(labels, FrameGeometry(inputs.distance_m, inputs.valid_mask), LabelParams())
     checks = {c.name: c for c in report.checks}
     assert checks["strong_discontinuity_recall"].skipped and checks["content_hashes"].skipped
     assert not report.failed
@@ -110,9 +106,7 @@ def test_variants_pass(params):
     inputs = layered_frame()
     valid = inputs.valid_mask.copy()
     valid[:4, :] = False
-    from obtoolkit.boundaries import FrameInputs
-
-    holey = FrameInputs(np.where(valid, inputs.distance_m, np.nan).astype(np.float32), valid, inputs.M_cam_from_uv,
+    holey = FrameGeometry(np.where(valid, inputs.distance_m, np.nan).astype(np.float32), valid, inputs.M_cam_from_uv,
                         inputs.normal_cam, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id)
     labels = LabelArrays.from_labels(compute_labels(holey, params))
     report, _ = run(labels, holey, params)

@@ -11,7 +11,6 @@ from obtoolkit.boundaries import (
     CLASS_INTER,
     CLASS_SELF,
     CLASS_VOID,
-    FrameInputs,
     FrameRays,
     LabelParams,
     compute_labels,
@@ -20,12 +19,13 @@ from obtoolkit.boundaries import (
 from obtoolkit.boundaries._neighbours import OPPOSITE, order_to_pairs, pairs_to_order
 from obtoolkit.boundaries.keys import object_keys
 from obtoolkit.geometry import camera_rays, points_cam_from_distance, sanitize_normals, standard_M_cam_from_uv
+from obtoolkit.hypersim import FrameGeometry
 
 from .reference import reference_order, reference_relations
 from .scenes import TILT_SHIFT_M, H, W, layered_frame, plane_distance, single_surface_frame
 
 
-def run_kernel(inputs: FrameInputs, params: LabelParams):
+def run_kernel(inputs: FrameGeometry, params: LabelParams):
     height, width = inputs.shape_hw
     rays = FrameRays.from_camera(inputs.M_cam_from_uv, height, width)
     distance = np.where(inputs.valid_mask, inputs.distance_m, 0.0).astype(np.float64)
@@ -41,7 +41,7 @@ def run_kernel(inputs: FrameInputs, params: LabelParams):
     return result, normals
 
 
-def random_frame(seed: int, height: int = 10, width: int = 12, M=None) -> FrameInputs:
+def random_frame(seed: int, height: int = 10, width: int = 12, M=None) -> FrameGeometry:
     """Piecewise-planar random depth with random normals, ids and holes: every rule of §6.2 gets exercised."""
     rng = np.random.default_rng(seed)
     M = standard_M_cam_from_uv(height, width) if M is None else M
@@ -61,7 +61,7 @@ def random_frame(seed: int, height: int = 10, width: int = 12, M=None) -> FrameI
     semantic = np.array([1, 5, 7, 2])[labels]
     instance = np.array([-1, 4, -1, -1])[labels]
     entity = labels + 1
-    return FrameInputs(distance.astype(np.float32), valid, M, normals.astype(np.float32), semantic, instance, entity)
+    return FrameGeometry(distance.astype(np.float32), valid, M, normals.astype(np.float32), semantic, instance, entity)
 
 
 PARAM_VARIANTS = [
@@ -130,7 +130,7 @@ def test_two_parts_of_one_instance_are_self_occlusion():
 
 def test_stuff_against_stuff_never_gets_a_contour():
     inputs = layered_frame(gap_m=0.01)
-    stuff = FrameInputs(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
+    stuff = FrameGeometry(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
                         np.where(inputs.semantic == 5, 22, 1), np.full((H, W), -1), inputs.render_entity_id)
     assert not compute_labels(stuff).target.any()
 
@@ -157,7 +157,7 @@ def test_void_policies():
     inputs = layered_frame()
     valid = inputs.valid_mask.copy()
     valid[:, 25:] = False  # a window onto nothing
-    window = FrameInputs(np.where(valid, inputs.distance_m, np.nan).astype(np.float32), valid, inputs.M_cam_from_uv,
+    window = FrameGeometry(np.where(valid, inputs.distance_m, np.nan).astype(np.float32), valid, inputs.M_cam_from_uv,
                          inputs.normal_cam, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id)
     assert not compute_labels(window).ob[:, 24].any()
     labels = compute_labels(window, LabelParams(void_policy="occluder"))
@@ -183,7 +183,7 @@ def test_orientation_smoothed_and_encodings():
     assert (labels.ori16[~labels.ob] == 0).all() and (labels.ori16[labels.ob] > 0).all()
 
 
-def check_label_invariants(inputs: FrameInputs, labels) -> None:
+def check_label_invariants(inputs: FrameGeometry, labels) -> None:
     order = labels.order
     valid = inputs.valid_mask
     height, width = valid.shape
@@ -215,10 +215,10 @@ def test_properties_antisymmetry_invalid_and_determinism(seed, void, method):
 def test_bad_inputs_are_rejected():
     inputs = layered_frame()
     with pytest.raises(ValueError, match="shape"):
-        FrameInputs(inputs.distance_m[None], inputs.valid_mask, inputs.M_cam_from_uv)
+        FrameGeometry(inputs.distance_m[None], inputs.valid_mask, inputs.M_cam_from_uv)
     with pytest.raises(ValueError, match="disagree"):
-        FrameInputs(inputs.distance_m, inputs.valid_mask[:, :-1], inputs.M_cam_from_uv)
+        FrameGeometry(inputs.distance_m, inputs.valid_mask[:, :-1], inputs.M_cam_from_uv)
     with pytest.raises(ValueError, match="dtype"):
-        FrameInputs(inputs.distance_m, inputs.valid_mask.astype(np.uint8), inputs.M_cam_from_uv)
+        FrameGeometry(inputs.distance_m, inputs.valid_mask.astype(np.uint8), inputs.M_cam_from_uv)
     with pytest.raises(ValueError, match="tau_abs_m"):
         LabelParams(tau_abs_m=0.0)

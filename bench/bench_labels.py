@@ -1,10 +1,16 @@
-"""Seconds per frame of label generation: compute only, and with file I/O (read inputs, validate, write labels).
+"""Seconds per frame of label generation (compute only, and with file I/O), and the per-family agreement table.
 
-Runs on one thread. Inputs: the real Hypersim frame ai_037_002/cam_00/frame.0000 from ../shared/fixtures (depth and
-depth-derived normals; no instance ids), or `--hypersim-root` + `--frame` for any Hypersim-format frame (e.g. a
-synthetic 1024x768 scene made with `obh synth`).
+Speed (default): one thread. Inputs: the real Hypersim frame ai_037_002/cam_00/frame.0000 from ../shared/fixtures
+(depth and depth-derived normals; no instance ids), or `--hypersim-root` + `--frame` for any Hypersim-format frame
+(e.g. a synthetic 1024x768 scene made with `obh synth`).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_labels.py [--repeats 5]
+
+Agreement (`--families`): F, precision, recall, self-occlusion recall, side and orientation accuracy of the default,
+mesh-exact and P2ORM-compatible modes against the mesh references, per scene family (obtoolkit.synth.scorecard;
+docs/labels.md holds the table and says which families were held out of tuning).
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_labels.py --families all --scenes 4 --frames 2
 """
 
 from __future__ import annotations
@@ -63,12 +69,39 @@ def timed(function, repeats: int) -> float:
     return statistics.median(times)
 
 
+def families_table(args: argparse.Namespace) -> None:
+    from obtoolkit.synth.families import FAMILIES, HELD_OUT_FAMILIES, TUNING_FAMILIES
+    from obtoolkit.synth.scorecard import markdown_table, score_family, score_table
+
+    groups = {"all": list(FAMILIES), "tuning": list(TUNING_FAMILIES), "held_out": list(HELD_OUT_FAMILIES)}
+    names = [n for item in args.families.split(",") for n in groups.get(item, [item])]
+    width, height = (int(v) for v in args.size.split("x"))
+    print(f"machine: {platform.machine()} {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.2f}; "
+          f"{args.scenes} scenes x {args.frames} frames per family at {width}x{height}, seed {args.seed}")
+    scores = []
+    for name in names:
+        start = time.perf_counter()
+        scores.append(score_family(name, scenes=args.scenes, frames=args.frames, seed=args.seed, height=height,
+                                   width=width, modes=args.modes.split(",")))
+        print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    print(markdown_table(score_table(scores)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hypersim-root", type=Path)
     parser.add_argument("--frame", default="ai_900_001/cam_00/frame.0000")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--families", help="Score families instead of timing: names, or all / tuning / held_out.")
+    parser.add_argument("--scenes", type=int, default=4, help="Scenes per family (--families).")
+    parser.add_argument("--frames", type=int, default=2, help="Frames per scene (--families).")
+    parser.add_argument("--seed", type=int, default=0, help="Scene seed (--families).")
+    parser.add_argument("--size", default="1024x768", help="WIDTHxHEIGHT (--families).")
+    parser.add_argument("--modes", default="default,mesh_exact,p2orm", help="Label modes (--families).")
     args = parser.parse_args()
+    if args.families:
+        families_table(args)
+        return
     read = None
     if args.hypersim_root:
         inputs, read = hypersim_inputs(args.hypersim_root, args.frame)

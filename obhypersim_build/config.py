@@ -12,7 +12,7 @@ from obtoolkit.config import config_hash, load_config, to_mapping
 from obtoolkit.validation import Thresholds
 
 # Bump when label semantics change without a parameter change, so that reruns regenerate instead of skipping.
-LABEL_ALGORITHM_VERSION = 1
+LABEL_ALGORITHM_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ _CHANNEL_DX = NEIGHBOUR_OFFSETS[:, 1].copy()
 
 @numba.njit(cache=True, nogil=True)
 def _structure_counts(order, relation_class, ob, ob_class, ori8, ori16, contour, valid, distance, tau_abs, tau_rel,
-                      diag_len, dy, dx):
+                      step_rel, diag_len, dy, dx):
     """One pass over the pixels counting every structural problem (see the index constants above)."""
     height, width = valid.shape
     counts = np.zeros(13, np.int64)
@@ -158,7 +158,10 @@ def _structure_counts(order, relation_class, ob, ob_class, ori8, ori16, contour,
                     if cls == 3:
                         length = diag_len if dy[c] != 0 and dx[c] != 0 else 1.0
                         counts[SELF_TOTAL] += 1
-                        if (dq - dp) / length > max(tau_abs, tau_rel * min(dp, dq)) * (1 - 1e-9):
+                        if step_rel > 0.0:
+                            if dq - dp > step_rel * (dp + dq) * (1 - 1e-9):
+                                counts[SELF_OK] += 1
+                        elif (dq - dp) / length > max(tau_abs, tau_rel * min(dp, dq)) * (1 - 1e-9):
                             counts[SELF_OK] += 1
                     elif cls == 2:
                         counts[INTER_TOTAL] += 1
@@ -188,14 +191,16 @@ def structure_counts(labels: LabelArrays, valid: np.ndarray, distance: np.ndarra
                      mesh_exact: bool = False) -> np.ndarray:
     """Counts of every structural problem, indexed by the module's constants (ORDER_RANGE, ..., SELF_OK, ...).
 
-    Self-occlusion relations must step by more than tau, or, in mesh-exact mode (decided on the mesh, without a
-    threshold), have the occluder nearer.
+    Self-occlusion relations must step by more than tau; with the layered test, by more than the two depths'
+    rounding error (depth_rel_error (D_p + D_q)); in mesh-exact mode (decided on the mesh, without a threshold),
+    the occluder must be nearer.
     """
     tau_abs, tau_rel = (0.0, 0.0) if mesh_exact else (params.tau_abs_m, params.tau_rel)
+    step_rel = params.depth_rel_error if params.layered_test and not (mesh_exact or params.p2orm_compat) else 0.0
     return _structure_counts(
         np.ascontiguousarray(labels.order), np.ascontiguousarray(labels.relation_class), labels.ob,
         labels.ob_class, labels.ori8, labels.ori16, labels.instance_contour, valid,
-        np.ascontiguousarray(distance, dtype=np.float64), tau_abs, tau_rel, params.diag_len,
+        np.ascontiguousarray(distance, dtype=np.float64), tau_abs, tau_rel, step_rel, params.diag_len,
         _CHANNEL_DY, _CHANNEL_DX)
 
 

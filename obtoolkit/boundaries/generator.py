@@ -118,10 +118,11 @@ def compute_labels(
     else:
         override, decided = self_relations.relation, self_relations.decided
     relation, pair_class, tie = kernels.relations_kernel(
-        distance, valid, normals.normals_cam, normals.defined, rays.unit, rays.raw, kind, ident,
+        distance, valid, normals.normals_cam, kernels.normal_kinds(normals.source), rays.unit, rays.raw, kind, ident,
         params.tau_abs_m, params.tau_rel, params.diag_len, params.cos_graze_min,
         params.graze_fallback == "zero_order", params.void_policy == "occluder", params.instance_rule,
-        params.tie_eps_rel, override, decided,
+        params.tie_eps_rel, params.depth_rel_error if params.layered_test and not params.p2orm_compat else 0.0,
+        params.normal_tol_rad, override, decided,
     )
     if params.p2orm_compat:
         return _compat_labels(frame, params, normals, relation, pair_class, tie, valid)

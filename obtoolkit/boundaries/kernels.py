@@ -8,7 +8,9 @@ same rules:
   d0 = (D_q - D_p) / L,  dm = (lambda(r_m; X_q, n_q) - lambda(r_m; X_p, n_p)) / L,
   a = lambda(r_p; X_q, n_q) - D_p,  b = D_q - lambda(r_q; X_p, n_p),  tau = max(tau_abs, tau_rel * min(D_p, D_q));
   geometric g = +1 if d0 > tau and dm > tau and a > 0 and b > 0, -1 if all mirrored, else 0; when a lambda is undefined,
-  g = 0 ('strict') or sign(d0) if |d0| > 4 tau ('zero_order');
+  g = 0 ('strict') or sign(d0) if |d0| > 4 tau ('zero_order'); with the layered test (the renderer's normals on
+  both sides), g is the layered test's instead (`obtoolkit.boundaries.layered`: small steps count, a and b need
+  margins, a visible riser joins the layers);
   same key (or no instance rule): omega = g, class SELF; different keys: a tie when every defined separation of the
   two tangent planes (dm along the mid ray, a along p's ray, b along q's ray; d0 when none is defined) is below
   eps_tie, else omega = sign(d0) (the nearer pixel occludes), class INTER; exactly one side valid: VOID (valid side
@@ -28,23 +30,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from obtoolkit.boundaries.layered import NORMAL_KIND_GIVEN, NORMAL_KIND_NONE, on_plane, plane_hit, self_order
+from obtoolkit.boundaries.layered import OFFSETS as _OFFSETS
+from obtoolkit.boundaries.layered import normal_kinds as normal_kinds
+
 CLASS_NONE, CLASS_VOID, CLASS_INTER, CLASS_SELF = 0, 1, 2, 3
-
-_OFFSETS = np.array([(0, 1), (1, 0), (1, 1), (-1, 1)], dtype=np.int64)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _dot(a0, a1, a2, b0, b1, b2):
-    return a0 * b0 + a1 * b1 + a2 * b2
-
-
-@numba.njit(cache=True, nogil=True)
-def _plane_distance(r0, r1, r2, n0, n1, n2, n_dot_x0, cos_min):
-    """Distance along unit ray r to the plane {X : n . X = n_dot_x0}; NaN when undefined (grazing)."""
-    denominator = _dot(n0, n1, n2, r0, r1, r2)
-    if abs(denominator) < cos_min:
-        return np.nan
-    return n_dot_x0 / denominator
 
 
 @numba.njit(cache=True, nogil=True)
@@ -73,8 +63,9 @@ def _inter_order(dm, a, b, d0, eps, dp, dq):
 
 
 @numba.njit(cache=True, nogil=True)
-def _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x, yq, xq, length, tau_abs, tau_rel,
-          cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel, self_override, self_decided, k):
+def _pair(distance, valid, normals, normal_kind, rays, rays_raw, kind, ident, y, x, yq, xq, length, tau_abs, tau_rel,
+          cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel, depth_rel, normal_tol, self_override,
+          self_decided, k, ray_col, ray_row):
     """(omega, class, tie) of the pair (p = (y, x), q = (yq, xq)); tie is +-1 for an inter-object tie, else 0."""
     vp, vq = valid[y, x], valid[yq, xq]
     if not vp or not vq:
@@ -89,7 +80,9 @@ def _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x
     if not inter and self_decided[y, x, k]:
         omega = self_override[y, x, k]
         return omega, (CLASS_SELF if omega != 0 else CLASS_NONE), 0
-    if not inter and abs(d0) <= tau:
+    error_p, error_q = depth_rel * dp, depth_rel * dq
+    layered = depth_rel > 0.0 and normal_kind[y, x] == NORMAL_KIND_GIVEN and normal_kind[yq, xq] == NORMAL_KIND_GIVEN
+    if not inter and abs(d0) <= tau and (not layered or abs(dq - dp) <= error_p + error_q):
         return 0, CLASS_NONE, 0
     # mid ray: the map uv -> ray is linear, so the ray of the uv midpoint is the sum of the raw rays
     m0 = rays_raw[y, x, 0] + rays_raw[yq, xq, 0]
@@ -97,40 +90,55 @@ def _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x
     m2 = rays_raw[y, x, 2] + rays_raw[yq, xq, 2]
     mn = np.sqrt(m0 * m0 + m1 * m1 + m2 * m2)
     m0, m1, m2 = m0 / mn, m1 / mn, m2 / mn
+    p0, p1, p2 = rays[y, x, 0], rays[y, x, 1], rays[y, x, 2]
+    q0, q1, q2 = rays[yq, xq, 0], rays[yq, xq, 1], rays[yq, xq, 2]
     lam_mp = lam_mq = lam_pq = lam_qp = np.nan
-    if normal_ok[y, x]:
+    c_mp = c_mq = c_pq = c_qp = 0.0
+    s_mp = s_mq = s_pq = s_qp = np.inf
+    if normal_kind[y, x] != NORMAL_KIND_NONE:
         n0, n1, n2 = normals[y, x, 0], normals[y, x, 1], normals[y, x, 2]
-        nx = dp * _dot(n0, n1, n2, rays[y, x, 0], rays[y, x, 1], rays[y, x, 2])
-        lam_mp = _plane_distance(m0, m1, m2, n0, n1, n2, nx, cos_min)
-        lam_qp = _plane_distance(rays[yq, xq, 0], rays[yq, xq, 1], rays[yq, xq, 2], n0, n1, n2, nx, cos_min)
-    if normal_ok[yq, xq]:
+        lam_mp, c_mp, s_mp = plane_hit(m0, m1, m2, n0, n1, n2, dp, p0, p1, p2, error_p, normal_tol)
+        lam_qp, c_qp, s_qp = plane_hit(q0, q1, q2, n0, n1, n2, dp, p0, p1, p2, error_p, normal_tol)
+    if normal_kind[yq, xq] != NORMAL_KIND_NONE:
         n0, n1, n2 = normals[yq, xq, 0], normals[yq, xq, 1], normals[yq, xq, 2]
-        nx = dq * _dot(n0, n1, n2, rays[yq, xq, 0], rays[yq, xq, 1], rays[yq, xq, 2])
-        lam_mq = _plane_distance(m0, m1, m2, n0, n1, n2, nx, cos_min)
-        lam_pq = _plane_distance(rays[y, x, 0], rays[y, x, 1], rays[y, x, 2], n0, n1, n2, nx, cos_min)
+        lam_mq, c_mq, s_mq = plane_hit(m0, m1, m2, n0, n1, n2, dq, q0, q1, q2, error_q, normal_tol)
+        lam_pq, c_pq, s_pq = plane_hit(p0, p1, p2, n0, n1, n2, dq, q0, q1, q2, error_q, normal_tol)
     dm = (lam_mq - lam_mp) / length
     a = lam_pq - dp
     b = dq - lam_qp
     if inter:
+        if min(c_mp, c_mq) < cos_min:
+            dm = np.nan
+        if c_pq < cos_min:
+            a = np.nan
+        if c_qp < cos_min:
+            b = np.nan
         return _inter_order(dm, a, b, d0, tie_eps_rel * nearest, dp, dq)
-    if np.isnan(lam_mp) or np.isnan(lam_mq) or np.isnan(lam_pq) or np.isnan(lam_qp):
-        if zero_order and abs(d0) > 4.0 * tau:
-            return (1 if d0 > 0 else -1), CLASS_SELF, 0
-        return 0, CLASS_NONE, 0
-    if d0 > tau and dm > tau and a > 0 and b > 0:
-        return 1, CLASS_SELF, 0
-    if d0 < -tau and dm < -tau and a < 0 and b < 0:
-        return -1, CLASS_SELF, 0
+    strict = min(min(c_mp, c_mq), min(c_pq, c_qp)) >= cos_min
+    if not layered:  # P2ORM's test with the relative threshold
+        if strict and d0 > tau and dm > tau and a > 0 and b > 0:
+            return 1, CLASS_SELF, 0
+        if strict and d0 < -tau and dm < -tau and a < 0 and b < 0:
+            return -1, CLASS_SELF, 0
+    else:
+        omega = self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, y, x, yq, xq,
+                           m0, m1, m2, d0, dm, a, b, tau, strict, length, s_mp + s_mq, s_pq, s_qp)
+        if omega != 0:
+            return omega, CLASS_SELF, 0
+    if not strict and zero_order and abs(d0) > 4.0 * tau:
+        return (1 if d0 > 0 else -1), CLASS_SELF, 0
     return 0, CLASS_NONE, 0
 
 
 @numba.njit(cache=True, nogil=True)
-def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, tau_abs, tau_rel, diag_len,
-                     cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel, self_override, self_decided):
+def relations_kernel(distance, valid, normals, normal_kind, rays, rays_raw, kind, ident, tau_abs, tau_rel, diag_len,
+                     cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel, depth_rel, normal_tol,
+                     self_override, self_decided):
     """Relations of every adjacent pair.
 
     Args (all C-contiguous): distance float64 (H, W) metres (any value where invalid); valid bool (H, W);
-        normals float64 (H, W, 3) unit, facing the camera; normal_ok bool (H, W); rays float64 (H, W, 3) unit;
+        normals float64 (H, W, 3) unit, facing the camera; normal_kind uint8 (H, W) (NORMAL_KIND_*); rays float64
+        (H, W, 3) unit;
         rays_raw float64 (H, W, 3) = M_cam_from_uv @ (u, v, 1); kind uint8 / ident int32 (H, W) object keys;
         self_override int8 (H, W, 4) and self_decided bool (H, W, 4): same-object relations decided elsewhere (the
         mesh-exact mode), used instead of the geometric test where decided.
@@ -140,6 +148,9 @@ def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, 
         (pair (p, p + offset)); pairs leaving the image are 0.
     """
     height, width = distance.shape
+    # the raw ray is linear in pixel coordinates: its steps along a column and a row are the same everywhere
+    ray_col = rays_raw[0, min(1, width - 1)] - rays_raw[0, 0]
+    ray_row = rays_raw[min(1, height - 1), 0] - rays_raw[0, 0]
     relation = np.zeros((height, width, 4), np.int8)
     pair_class = np.zeros((height, width, 4), np.uint8)
     tie = np.zeros((height, width, 4), np.int8)
@@ -152,15 +163,21 @@ def relations_kernel(distance, valid, normals, normal_ok, rays, rays_raw, kind, 
                     continue
                 length = diag_len if k >= 2 else 1.0
                 if vp and valid[yq, xq] and kp == kind[yq, xq] and ip == ident[yq, xq] and not self_decided[y, x, k]:
-                    # the common case, decided without normals: same object and a depth step below tau
+                    # the common case, decided cheaply: same object and a depth step below what a relation needs
+                    # (tau; with the layered test, the depth's rounding error), or q lying on p's tangent plane
                     dq = distance[yq, xq]
-                    if abs(dq - dp) <= max(tau_abs, tau_rel * min(dp, dq)) * length:
+                    if depth_rel == 0.0 or normal_kind[y, x] != NORMAL_KIND_GIVEN or \
+                            normal_kind[yq, xq] != NORMAL_KIND_GIVEN:
+                        if abs(dq - dp) <= max(tau_abs, tau_rel * min(dp, dq)) * length:
+                            continue
+                    elif on_plane(distance, normals, rays, depth_rel, normal_tol, zero_order, y, x, yq, xq):
                         continue
                 elif not vp and not valid[yq, xq]:
                     continue
-                omega, cls, t = _pair(distance, valid, normals, normal_ok, rays, rays_raw, kind, ident, y, x, yq, xq,
+                omega, cls, t = _pair(distance, valid, normals, normal_kind, rays, rays_raw, kind, ident, y, x, yq, xq,
                                       length, tau_abs, tau_rel, cos_min, zero_order, void_occluder, instance_rule,
-                                      tie_eps_rel, self_override, self_decided, k)
+                                      tie_eps_rel, depth_rel, normal_tol, self_override, self_decided, k,
+                                      ray_col, ray_row)
                 relation[y, x, k] = omega
                 pair_class[y, x, k] = cls
                 tie[y, x, k] = t

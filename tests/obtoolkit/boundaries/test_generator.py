@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -34,10 +35,11 @@ def run_kernel(inputs: FrameGeometry, params: LabelParams):
     kind, ident = object_keys(inputs.valid_mask, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
                               stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
     result = kernels.relations_kernel(
-        distance, inputs.valid_mask, normals.normals_cam, normals.defined, rays.unit, rays.raw,
+        distance, inputs.valid_mask, normals.normals_cam, kernels.normal_kinds(normals.source), rays.unit, rays.raw,
         kind, ident, params.tau_abs_m, params.tau_rel, params.diag_len, params.cos_graze_min,
         params.graze_fallback == "zero_order", params.void_policy == "occluder", params.instance_rule,
-        params.tie_eps_rel, np.zeros((height, width, 4), np.int8), np.zeros((height, width, 4), bool))
+        params.tie_eps_rel, params.depth_rel_error if params.layered_test else 0.0, params.normal_tol_rad,
+        np.zeros((height, width, 4), np.int8), np.zeros((height, width, 4), bool))
     return result, normals
 
 
@@ -78,9 +80,9 @@ def test_kernel_equals_literal_reference(seed, params):
     inputs = random_frame(seed, M=TILT_SHIFT_M if seed % 2 else None)
     (relation, pair_class, tie), normals = run_kernel(inputs, params)
     expected = reference_relations(
-        np.where(inputs.valid_mask, inputs.distance_m, 0.0), inputs.valid_mask, normals.normals_cam.astype(np.float64),
-        normals.defined, np.asarray(inputs.M_cam_from_uv), inputs.semantic, inputs.semantic_instance,
-        inputs.render_entity_id, params)
+        np.where(inputs.valid_mask, inputs.distance_m, 0.0), inputs.valid_mask,
+        normals.normals_cam.astype(np.float64), kernels.normal_kinds(normals.source), np.asarray(inputs.M_cam_from_uv),
+        inputs.semantic, inputs.semantic_instance, inputs.render_entity_id, params)
     np.testing.assert_array_equal(relation, expected[0])
     np.testing.assert_array_equal(pair_class, expected[1])
     np.testing.assert_array_equal(tie, expected[2])
@@ -109,10 +111,14 @@ def test_object_in_front_of_wall_is_inter_object_with_near_side_occluding():
     assert labels.theta[2:-2, 10] == pytest.approx(math.pi / 2)
 
 
-def test_contact_below_tau_is_found_by_the_instance_rule_only():
+def test_step_below_tau_is_found_by_the_instance_rule_and_the_layered_test():
     inputs = layered_frame(gap_m=0.01)  # 1 cm: below tau = 25 mm
     assert compute_labels(inputs).instance_contour[:, 19].all()
-    assert not compute_labels(inputs, LabelParams(instance_rule=False)).ob.any()
+    # one object: the tau test alone misses the step, the layered test finds it (the riser is hidden on both sides)
+    assert not compute_labels(inputs, LabelParams(instance_rule=False, layered_test=False)).ob.any()
+    labels = compute_labels(inputs, LabelParams(instance_rule=False))
+    assert labels.ob[:, [10, 19]].all() and labels.ob.sum() == 2 * H
+    assert (labels.ob_class[labels.ob] == CLASS_SELF).all()
 
 
 def test_coplanar_tie_is_skipped_or_contour_only():
@@ -131,8 +137,9 @@ def test_two_parts_of_one_instance_are_self_occlusion():
 def test_stuff_against_stuff_never_gets_a_contour():
     inputs = layered_frame(gap_m=0.01)
     stuff = FrameGeometry(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
-                        np.where(inputs.semantic == 5, 22, 1), np.full((H, W), -1), inputs.render_entity_id)
-    assert not compute_labels(stuff).target.any()
+                          np.where(inputs.semantic == 5, 22, 1), np.full((H, W), -1), inputs.render_entity_id)
+    labels = compute_labels(stuff)
+    assert not labels.instance_contour.any() and (labels.ob_class[labels.ob] == CLASS_SELF).all()
 
 
 def test_concave_crease_and_convex_edge_give_nothing_but_a_fold_does():
@@ -158,7 +165,7 @@ def test_void_policies():
     valid = inputs.valid_mask.copy()
     valid[:, 25:] = False  # a window onto nothing
     window = FrameGeometry(np.where(valid, inputs.distance_m, np.nan).astype(np.float32), valid, inputs.M_cam_from_uv,
-                         inputs.normal_cam, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id)
+                           inputs.normal_cam, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id)
     assert not compute_labels(window).ob[:, 24].any()
     labels = compute_labels(window, LabelParams(void_policy="occluder"))
     assert labels.ob[:, 24].all() and (labels.ob_class[:, 24] == CLASS_VOID).all()
@@ -169,10 +176,13 @@ def test_spike_rule_drops_both_sides():
     rays = camera_rays(standard_M_cam_from_uv(H, W), H, W)
     distance, normals = plane_distance(rays, [0, 0, 1], -3.0)
     distance[8, 8] -= 0.5  # one pixel floating in front
-    labels = compute_labels(single_surface_frame(distance, normals))
+    # (the tau test: the layered test would see the faces of this column that face the camera as joining it to
+    # the plane, so not all 8 relations hold)
+    params = LabelParams(layered_test=False)
+    labels = compute_labels(single_surface_frame(distance, normals), params)
     assert not labels.order.any()
-    kept = compute_labels(single_surface_frame(distance, normals), LabelParams(drop_isolated_spikes=False,
-                                                                               remove_isolated_pixels=False))
+    kept = compute_labels(single_surface_frame(distance, normals),
+                          dataclasses.replace(params, drop_isolated_spikes=False, remove_isolated_pixels=False))
     assert kept.ob[8, 8] and kept.order[8, 9, 4] == -1
 
 

@@ -6,11 +6,12 @@ Pure: no file is read or written here. `compute_labels` takes one frame's geomet
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from obtoolkit.boundaries import kernels, p2orm
+from obtoolkit.boundaries import assemble, kernels, p2orm
 from obtoolkit.boundaries._neighbours import pairs_to_order
 from obtoolkit.boundaries.keys import ObjectKeys, frame_object_keys
 from obtoolkit.boundaries.mesh_exact import MeshSelfRelations
@@ -122,14 +123,14 @@ def compute_labels(
         params.tau_abs_m, params.tau_rel, params.diag_len, params.cos_graze_min,
         params.graze_fallback == "zero_order", params.void_policy == "occluder", params.instance_rule,
         params.tie_eps_rel, params.depth_rel_error if params.layered_test and not params.p2orm_compat else 0.0,
-        params.normal_tol_rad, override, decided,
+        params.normal_tol_rad, math.cos(math.radians(params.bend_max_deg)), override, decided,
     )
     if params.p2orm_compat:
         return _compat_labels(frame, params, normals, relation, pair_class, tie, valid)
-    order, relation_class, ob, ob_background, best_class, contour = kernels.assemble_kernel(
+    order, relation_class, ob, ob_background, best_class, contour = assemble.assemble_kernel(
         relation, pair_class, tie, valid, params.drop_isolated_spikes, params.tie_policy == "contour_only")
     if params.remove_isolated_pixels:
-        ob, ob_background = kernels.drop_isolated(ob), kernels.drop_isolated(ob_background)
+        ob, ob_background = assemble.drop_isolated(ob), assemble.drop_isolated(ob_background)
     if not params.instance_rule:
         contour = np.zeros_like(ob)
     return _labels(frame, params, normals.source, order, relation_class, ob, ob_background,
@@ -170,7 +171,7 @@ def _compat_labels(frame, params, normals, relation, pair_class, tie, valid) -> 
                                   invalid=~valid)
     fg, bg, _ = p2orm.order_to_boundaries(order)
     fg, bg = fg.astype(bool), bg.astype(bool)
-    default_order, default_classes, _, _, _, contour = kernels.assemble_kernel(
+    default_order, default_classes, _, _, _, contour = assemble.assemble_kernel(
         relation, pair_class, tie, valid, params.drop_isolated_spikes, params.tie_policy == "contour_only")
     # each P2ORM relation is inter-object where the two pixels' object keys differ, else a self-occlusion
     inter = np.zeros_like(default_classes)

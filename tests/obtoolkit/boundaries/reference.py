@@ -115,8 +115,11 @@ def _same_object(p, q, diag, distance, valid, normals, given, M, params: LabelPa
     strict = min(c_mp, c_mq, c_pq, c_qp) >= params.cos_graze_min
     if None not in (mp, mq, pq, qp):
         mid, a, b, step = mq - mp, pq - dp, dq - qp, dq - dp
+        angle = math.degrees(math.acos(min(1.0, max(-1.0, float(np.dot(normals[y, x], normals[yq, xq]))))))
+        # below tau, layers must be parallel (within the normal tolerance) or steeper than a bend of one surface
+        bend = abs(d0) <= tau and math.radians(angle) > params.normal_tol_rad and angle < params.bend_max_deg
         for sign in (1, -1):
-            layered = sign * step > error_p + error_q and sign * mid > s_mp + s_mq and \
+            layered = not bend and sign * step > error_p + error_q and sign * mid > s_mp + s_mq and \
                 sign * a > s_pq + error_p and sign * b > s_qp + error_q
             by_tau = strict and sign * d0 > tau and sign * mid / length > tau and sign * a > s_pq + error_p and \
                 sign * b > s_qp + error_q

@@ -39,6 +39,7 @@ def run_kernel(inputs: FrameGeometry, params: LabelParams):
         kind, ident, params.tau_abs_m, params.tau_rel, params.diag_len, params.cos_graze_min,
         params.graze_fallback == "zero_order", params.void_policy == "occluder", params.instance_rule,
         params.tie_eps_rel, params.depth_rel_error if params.layered_test else 0.0, params.normal_tol_rad,
+        math.cos(math.radians(params.bend_max_deg)),
         np.zeros((height, width, 4), np.int8), np.zeros((height, width, 4), bool))
     return result, normals
 

@@ -29,7 +29,7 @@ from obtoolkit.hypersim import (
     read_hdf5_dataset,
 )
 from obtoolkit.labels_io import DATASET_DIR, product_relpath, read_label_files, read_stats_json
-from obtoolkit.manifest import HASH_COLUMNS
+from obtoolkit.products import hash_columns
 from obtoolkit.validation import CheckResult, FrameReport, validate_labels
 
 CONFIG_NAME = "build_config.yaml"
@@ -64,7 +64,7 @@ def validate_frame_files(label_root: Path, frame: FrameId, config: BuildConfig, 
     record = read_stats_json(label_root, frame)
     hashes = None
     if record is not None:
-        hashes = {c.removesuffix("_hash"): record[c] for c in HASH_COLUMNS if record.get(c) is not None}
+        hashes = {c.removesuffix("_hash"): record[c] for c in hash_columns() if record.get(c) is not None}
     return validate_labels(labels, geometry, config.labels, frame=str(frame), expected_hashes=hashes,
                            thresholds=config.validation, mesh_exact=config.mesh_exact)
 

@@ -16,7 +16,7 @@ from obhypersim_build.plan import CameraTask, FrameMeta
 from obtoolkit.boundaries import FrameRays, compute_labels
 from obtoolkit.boundaries.keys import ObjectKeys, frame_object_keys
 from obtoolkit.boundaries.mesh_exact import MeshSelfRelations, face_keys, mesh_self_relations
-from obtoolkit.boundaries.stats import label_stats
+from obtoolkit.boundaries.stats import frame_statistics, generator_statistics
 from obtoolkit.hypersim import (
     CameraTrajectory,
     FrameGeometry,
@@ -39,10 +39,16 @@ from obtoolkit.labels_io import (
     write_stats_json,
 )
 from obtoolkit.manifest import STATUS_ERROR, STATUS_OK, FrameRecord
+from obtoolkit.products import product, products
 from obtoolkit.provenance import package_version
 from obtoolkit.validation import FrameReport, validate_labels
 
 PARTS_DIR = "manifest.parts"
+# Where each input product of the table comes from in a Hypersim tree.
+INPUT_SOURCES = {
+    "tonemap": lambda layout, frame: layout.tonemap_path(frame),
+    "depth_hdf5": lambda layout, frame: layout.geometry_path(frame, "depth_meters"),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,13 +106,13 @@ def process_frame(frame: FrameId, meta: FrameMeta, context: CameraContext) -> Fr
     base = {"scene": frame.scene, "camera": frame.camera, "frame": frame.frame, "split": meta.split,
             "public": meta.public, "params_hash": context.params_hash, "package_version": package_version()}
     try:
-        record = FrameRecord(**base, **_label_frame(frame, context))
+        record = FrameRecord.from_dict({**base, **_label_frame(frame, context)})
     except Exception as error:  # every failure becomes the frame's recorded error
         message = f"{type(error).__name__}: {error}"
         if not str(error):
             message += " at " + traceback.format_exc(limit=-1).strip().splitlines()[-2].strip()
         record = FrameRecord(**base, status=STATUS_ERROR, error=message)
-    record = FrameRecord(**{**record.as_dict(), "stats_path": product_relpath(frame, "stats")})
+    record = record.replace(**{product("stats").column: product_relpath(frame, "stats")})
     write_stats_json(context.out_root, frame, record.as_dict())
     return record
 
@@ -120,12 +126,13 @@ def _label_frame(frame: FrameId, context: CameraContext) -> dict:
     arrays = LabelArrays.from_labels(labels)
     report = _validate(arrays, geometry, context) if config.validate else None
     paths = write_label_files(context.out_root, frame, arrays)
-    rgb = link_or_copy_input(context.layout.tonemap_path(frame), context.out_root, frame, "tonemap", config.inputs)
-    depth = link_or_copy_input(context.layout.geometry_path(frame, "depth_meters"), context.out_root, frame,
-                               "depth_hdf5", config.inputs)
-    fields = {"rgb_path": rgb, "depth_path": depth, **{f"{product}_path": path for product, path in paths.items()}}
-    fields.update({f"{name}_hash": digest for name, digest in arrays.content_hashes().items()})
-    fields.update(label_stats(labels).as_dict())
+    for entry in products("input"):
+        paths[entry.name] = link_or_copy_input(INPUT_SOURCES[entry.name](context.layout, frame), context.out_root,
+                                               frame, entry.name, config.inputs)
+    fields = {product(name).column: path for name, path in paths.items()}
+    fields.update({f"{key}_hash": digest for key, digest in arrays.content_hashes().items()})
+    fields.update(frame_statistics(arrays.arrays, geometry.finite_depth_mask))
+    fields.update(generator_statistics(labels))
     failed = report is not None and report.failed
     fields.update(validation_failed=failed if report is not None else None,
                   validation_warnings=",".join(c.name for c in report.warnings) if report is not None else None)

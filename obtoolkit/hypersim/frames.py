@@ -88,6 +88,8 @@ class FrameGeometry:
         semantic, semantic_instance, render_entity_id: int (H, W) id maps, -1 where undefined, or None if not read
             (without them every valid pixel is one object: purely geometric labels).
         frame: which frame, when read from a tree (None for frames built in memory).
+        finite_depth_mask: bool (H, W) where the stored depth_meters is finite (NaN where no geometry was hit), when
+            read; None otherwise.
     """
 
     distance_m: np.ndarray
@@ -98,6 +100,7 @@ class FrameGeometry:
     semantic_instance: np.ndarray | None = None
     render_entity_id: np.ndarray | None = None
     frame: FrameId | None = None
+    finite_depth_mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         check_array("distance_m", self.distance_m, shape=(None, None), kind="f")
@@ -106,7 +109,7 @@ class FrameGeometry:
             check_array("M_cam_from_uv", np.asarray(self.M_cam_from_uv), shape=(3, 3))
         check_same_hw("FrameGeometry", distance_m=self.distance_m, valid_mask=self.valid_mask,
                       normal_cam=self.normal_cam, semantic=self.semantic, semantic_instance=self.semantic_instance,
-                      render_entity_id=self.render_entity_id)
+                      render_entity_id=self.render_entity_id, finite_depth_mask=self.finite_depth_mask)
 
     @property
     def shape_hw(self) -> tuple[int, int]:
@@ -150,6 +153,7 @@ def frame_geometry(
         semantic=ids.get("semantic"),
         semantic_instance=ids.get("semantic_instance"),
         frame=frame,
+        finite_depth_mask=np.isfinite(distance),
     )
 
 

@@ -35,8 +35,7 @@ def test_edited_file_is_caught_by_hashes():
     recorded = labels.content_hashes()
     ob = labels.ob.copy()
     ob[0, 0] = True  # someone painted a pixel
-    edited = LabelArrays(ob, labels.instance_contour, labels.ori8, labels.ori16, labels.order, labels.relation_class,
-                         labels.ob_class)
+    edited = labels.replace(ob=ob)
     report, checks = run(edited, inputs, expected_hashes=recorded)
     assert report.failed
     assert "ob" in checks["schema"].detail or "ob" in checks["content_hashes"].detail
@@ -50,8 +49,7 @@ def test_broken_antisymmetry_and_invalid_labels_fail():
     order[5, 19, 0] = np.any(order[5, 19, 1:] != 0)
     classes = labels.relation_class.copy()
     classes[5, 19, 5] = 0
-    broken = LabelArrays(labels.ob, labels.instance_contour, labels.ori8, labels.ori16, order, classes,
-                         labels.ob_class)
+    broken = labels.replace(order=order, relation_class=classes)
     report, checks = run(broken, inputs)
     assert report.failed and checks["antisymmetry"].value == 1
 
@@ -87,8 +85,7 @@ def test_schema_problems():
     labels = LabelArrays.from_labels(compute_labels(inputs))
     bad_class = labels.ob_class.copy()
     bad_class[0, 0] = 9
-    report, checks = run(LabelArrays(labels.ob, labels.instance_contour, labels.ori8, labels.ori16, labels.order,
-                                     labels.relation_class, bad_class), inputs)
+    report, checks = run(labels.replace(ob_class=bad_class), inputs)
     assert report.failed and not checks["schema"].passed
 
 

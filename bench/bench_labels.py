@@ -59,14 +59,17 @@ def hypersim_inputs(root: Path, frame_text: str) -> tuple[FrameGeometry, callabl
     return read(), read
 
 
-def timed(function, repeats: int) -> float:
-    function()  # compile / warm caches
-    times = []
+def timed(function, repeats: int) -> tuple[float, float]:
+    """Median wall and process-CPU seconds of `function` over `repeats` calls, after one warm-up call (numba
+    compilation, caches). CPU time is the steadier figure on a shared machine."""
+    function()
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def families_table(args: argparse.Namespace) -> None:
@@ -113,6 +116,7 @@ def main() -> None:
     print(f"machine: {platform.machine()} {os.cpu_count()} cpus, {platform.python_implementation()} "
           f"{platform.python_version()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
     print(f"frame: {source}, {width}x{height}, median of {args.repeats}")
+    print(f"load average {os.getloadavg()[0]:.2f}; seconds: wall (process CPU)")
     with tempfile.TemporaryDirectory() as out:
         for name, params in (("default", LabelParams()), ("p2orm_compat", P2ORM_COMPAT)):
             compute = timed(lambda p=params: compute_labels(inputs, p, rays), args.repeats)
@@ -121,11 +125,12 @@ def main() -> None:
                              args.repeats)
             write = timed(lambda a=labels: write_label_files(out, parse_frame_id("ai_000_000/cam_00/0"), a),
                           args.repeats)
-            read_s = timed(read, args.repeats) if read else 0.0
-            total = compute + validate + write + read_s
-            print(f"{name:>13}: compute {compute:.3f} s | validate {validate:.3f} s | write labels {write:.3f} s | "
-                  f"read inputs {read_s:.3f} s | total {total:.3f} s")
-
+            read_s = timed(read, args.repeats) if read else (0.0, 0.0)
+            total = [sum(t[i] for t in (compute, validate, write, read_s)) for i in (0, 1)]
+            figures = " | ".join(f"{label} {t[0]:.3f} ({t[1]:.3f}) s" for label, t in (
+                ("compute", compute), ("validate", validate), ("write labels", write), ("read inputs", read_s),
+                ("total", total)))
+            print(f"{name:>13}: {figures}")
 
 if __name__ == "__main__":
     main()

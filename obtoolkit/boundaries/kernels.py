@@ -181,11 +181,11 @@ def _layered(step, mid, a, b, step_error, mid_error, a_error, b_error):
 
 
 @numba.njit(cache=True, nogil=True)
-def on_plane(distance, normals, rays, depth_rel, normal_tol, zero_order, y, x, yq, xq):
-    """A same-object pair that the layered test (and the tau test with its margins) cannot relate, found with one
-    plane hit: the step is within the two depths' rounding error, or b (q's depth beyond p's tangent plane along
-    q's ray) is not beyond its uncertainty with the step's sign, which both tests require. Pairs without two normals,
-    or that the zero-order fallback might relate, go to the full test."""
+def on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
+    """A same-object pair that neither the layered test nor the tau test (with its margins) can relate, found
+    cheaply: the step is within the two depths' rounding error, or b (q's depth beyond p's tangent plane along q's
+    ray) is not beyond its rounding margin with the step's sign, which both tests require. Pairs that the zero-order
+    fallback might relate go to the full test."""
     dp, dq = distance[y, x], distance[yq, xq]
     step = dq - dp
     error_q = depth_rel * dq
@@ -198,12 +198,19 @@ def on_plane(distance, normals, rays, depth_rel, normal_tol, zero_order, y, x, y
     if abs(n_dot_q) < 1e-6:
         return False
     n_dot_p = _dot(n0, n1, n2, rays[y, x, 0], rays[y, x, 1], rays[y, x, 2])
-    b = dq - dp * n_dot_p / n_dot_q  # as _plane_hit's lam
-    # b's margin is at least q's rounding error plus p's, carried along q's ray (_plane_hit's sigma without the
+    b = dq - dp * n_dot_p / n_dot_q  # as plane_hit's lam
+    # b's margin is at least q's rounding error plus p's, carried along q's ray (plane_hit's sigma without the
     # normal term)
     return b * step <= 0.0 or abs(b) * abs(n_dot_q) <= error_q * abs(n_dot_q) + depth_rel * dp * abs(n_dot_p)
 
 
+@numba.njit(cache=True, nogil=True)
+def _bends(normals, y, x, yq, xq, normal_tol, bend_cos):
+    """The two pixels' normals differ by more than normal_tol and less than the bend limit (cosine bend_cos): one
+    bending surface, never layers, for a step below tau (see self_order)."""
+    cos = _dot(normals[y, x, 0], normals[y, x, 1], normals[y, x, 2], normals[yq, xq, 0], normals[yq, xq, 1],
+               normals[yq, xq, 2])
+    return bend_cos < cos < np.cos(normal_tol)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -221,11 +228,7 @@ def self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, norm
     dp, dq = distance[y, x], distance[yq, xq]
     error_p, error_q = depth_rel * dp, depth_rel * dq
     omega = 0
-    if abs(d0) > tau:
-        omega = _layered(dq - dp, dm * length, a, b, error_p + error_q, mid_error, pq_error + error_p,
-                         qp_error + error_q)
-    elif not bend_cos < _dot(normals[y, x, 0], normals[y, x, 1], normals[y, x, 2], normals[yq, xq, 0],
-                             normals[yq, xq, 1], normals[yq, xq, 2]) < np.cos(normal_tol):
+    if abs(d0) > tau or not _bends(normals, y, x, yq, xq, normal_tol, bend_cos):
         omega = _layered(dq - dp, dm * length, a, b, error_p + error_q, mid_error, pq_error + error_p,
                          qp_error + error_q)
     if omega == 0 and strict and abs(d0) > tau and abs(dm) > tau:
@@ -290,7 +293,8 @@ def _pair(distance, valid, normals, normal_kind, rays, rays_raw, kind, ident, y,
         return omega, (CLASS_SELF if omega != 0 else CLASS_NONE), 0
     error_p, error_q = depth_rel * dp, depth_rel * dq
     layered = depth_rel > 0.0 and normal_kind[y, x] == NORMAL_KIND_GIVEN and normal_kind[yq, xq] == NORMAL_KIND_GIVEN
-    if not inter and abs(d0) <= tau and (not layered or abs(dq - dp) <= error_p + error_q):
+    if not inter and abs(d0) <= tau and (not layered or abs(dq - dp) <= error_p + error_q or _bends(
+            normals, y, x, yq, xq, normal_tol, bend_cos)):
         return 0, CLASS_NONE, 0
     # mid ray: the map uv -> ray is linear, so the ray of the uv midpoint is the sum of the raw rays
     m0 = rays_raw[y, x, 0] + rays_raw[yq, xq, 0]
@@ -378,7 +382,7 @@ def relations_kernel(distance, valid, normals, normal_kind, rays, rays_raw, kind
                             normal_kind[yq, xq] != NORMAL_KIND_GIVEN:
                         if abs(dq - dp) <= max(tau_abs, tau_rel * min(dp, dq)) * length:
                             continue
-                    elif on_plane(distance, normals, rays, depth_rel, normal_tol, zero_order, y, x, yq, xq):
+                    elif on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
                         continue
                 elif not vp and not valid[yq, xq]:
                     continue

@@ -25,7 +25,7 @@ pixel is right.
 
 The layered test (default mode; same-object pairs whose normals are both the renderer's; depth-derived normals
 are too noisy for it and keep P2ORM's test above). With e = depth_rel_error * D the depths' rounding (float16 is
-exact to 2^-11) and s the uncertainty of each plane hit (`plane_hit`: rounding and `normal_tol_rad`), p occludes q
+exact to 2^-11) and s the uncertainty of each plane hit (`_plane_hit`: rounding and `normal_tol_rad`), p occludes q
 when p's tangent plane lies in front of q's beyond what the data can explain:
 
   step = D_q - D_p > e_p + e_q,  dm L > s_mp + s_mq,  a > s_pq + e_p,  b > s_qp + e_q   (however small the step),
@@ -34,9 +34,9 @@ or when the tau test holds (|d0|, |dm| > tau; a and b beyond the same margins, s
 pass on float16 rounding). Below tau, two normals that differ by more than normal_tol_rad and less than
 bend_max_deg are one bending surface, not layers (shading normals of a faceted curved mesh stray from its facets by
 as much as such a step). Last, the riser of the step (the face joining the layers, perpendicular to the near
-plane along its edge, however thin) must face away from the camera (`riser_hidden`): a step whose riser faces the
+plane along its edge, however thin) must face away from the camera (`_riser_hidden`): a step whose riser faces the
 camera is joined (a moulding around a recessed canvas seen from the side the moulding faces), unless such a riser
-would be wide enough for the pixels to have seen it. -1 for the mirror. `on_plane` rejects most pairs cheaply with
+would be wide enough for the pixels to have seen it. -1 for the mirror. `_on_plane` rejects most pairs cheaply with
 one plane hit, a condition both tests require.
 """
 
@@ -70,7 +70,7 @@ def _dot(a0, a1, a2, b0, b1, b2):
 
 
 @numba.njit(cache=True, nogil=True)
-def plane_hit(r0, r1, r2, n0, n1, n2, d0_, s0, s1, s2, depth_error, normal_tol):
+def _plane_hit(r0, r1, r2, n0, n1, n2, d0_, s0, s1, s2, depth_error, normal_tol):
     """Hit of unit ray r on the tangent plane of a pixel (point X0 = d0_ * s, unit ray s, unit normal n).
 
     Returns (lam, cos, sigma): lam = (n . X0) / (n . r), the distance along r (NaN when |n . r| < 1e-6); cos = |n . r|;
@@ -100,8 +100,8 @@ def _behind_plane(distance, valid, rays, n0, n1, n2, dp, p0, p1, p2, depth_rel, 
     rounding and normal errors."""
     if not valid[y, x]:
         return False
-    lam, cos, sigma = plane_hit(rays[y, x, 0], rays[y, x, 1], rays[y, x, 2], n0, n1, n2, dp, p0, p1, p2,
-                                 depth_rel * dp, normal_tol)
+    lam, cos, sigma = _plane_hit(rays[y, x, 0], rays[y, x, 1], rays[y, x, 2], n0, n1, n2, dp, p0, p1, p2,
+                                  depth_rel * dp, normal_tol)
     return not np.isnan(lam) and distance[y, x] - lam > sigma + depth_rel * distance[y, x]
 
 
@@ -131,7 +131,7 @@ def _image_edge_normal(distance, valid, normals, rays, depth_rel, normal_tol, y,
 
 
 @numba.njit(cache=True, nogil=True)
-def riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, y, x, yq, xq, m0, m1,
+def _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, y, x, yq, xq, m0, m1,
                   m2):
     """Whether the near pixel p = (y, x) hides the step down to the far pixel q: the step's riser (the face joining
     the two layers, taken perpendicular to p's tangent plane, however thin) faces away from the camera.
@@ -181,7 +181,7 @@ def _layered(step, mid, a, b, step_error, mid_error, a_error, b_error):
 
 
 @numba.njit(cache=True, nogil=True)
-def on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
+def _on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
     """A same-object pair that neither the layered test nor the tau test (with its margins) can relate, found
     cheaply: the step is within the two depths' rounding error, or b (q's depth beyond p's tangent plane along q's
     ray) is not beyond its rounding margin with the step's sign, which both tests require. Pairs that the zero-order
@@ -198,8 +198,8 @@ def on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
     if abs(n_dot_q) < 1e-6:
         return False
     n_dot_p = _dot(n0, n1, n2, rays[y, x, 0], rays[y, x, 1], rays[y, x, 2])
-    b = dq - dp * n_dot_p / n_dot_q  # as plane_hit's lam
-    # b's margin is at least q's rounding error plus p's, carried along q's ray (plane_hit's sigma without the
+    b = dq - dp * n_dot_p / n_dot_q  # as _plane_hit's lam
+    # b's margin is at least q's rounding error plus p's, carried along q's ray (_plane_hit's sigma without the
     # normal term)
     return b * step <= 0.0 or abs(b) * abs(n_dot_q) <= error_q * abs(n_dot_q) + depth_rel * dp * abs(n_dot_p)
 
@@ -207,17 +207,17 @@ def on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
 @numba.njit(cache=True, nogil=True)
 def _bends(normals, y, x, yq, xq, normal_tol, bend_cos):
     """The two pixels' normals differ by more than normal_tol and less than the bend limit (cosine bend_cos): one
-    bending surface, never layers, for a step below tau (see self_order)."""
+    bending surface, never layers, for a step below tau (see _self_order)."""
     cos = _dot(normals[y, x, 0], normals[y, x, 1], normals[y, x, 2], normals[yq, xq, 0], normals[yq, xq, 1],
                normals[yq, xq, 2])
     return bend_cos < cos < np.cos(normal_tol)
 
 
 @numba.njit(cache=True, nogil=True)
-def self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, bend_cos, y, x, yq, xq, m0, m1,
-               m2, d0, dm, a, b, tau, strict, length, mid_error, pq_error, qp_error):
+def _self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, bend_cos, y, x, yq, xq, m0,
+                m1, m2, d0, dm, a, b, tau, strict, length, mid_error, pq_error, qp_error):
     """omega of a same-object pair by the layered test (or the tau test with margins), given its separations and
-    their uncertainties (`plane_hit`), then the riser of the near side: +1, -1 or 0 (see the module docstring).
+    their uncertainties (`_plane_hit`), then the riser of the near side: +1, -1 or 0 (see the module docstring).
 
     Below tau, pairs whose normals differ by more than `normal_tol` and less than the bend limit (cosine
     `bend_cos`) are one bending surface, not layers: a step of a few rounding errors there is what shading normals
@@ -235,11 +235,11 @@ def self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, norm
         # the tau test, with a and b beyond their uncertainty (float16 rounding at far range otherwise puts a
         # concave corner's b a few millimetres above 0)
         omega = _layered(dq - dp, dm * length, a, b, 0.0, 0.0, pq_error + error_p, qp_error + error_q)
-    if omega == 1 and riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, y, x,
-                                   yq, xq, m0, m1, m2):
+    if omega == 1 and _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, y, x,
+                                    yq, xq, m0, m1, m2):
         return 1
-    if omega == -1 and riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, yq, xq,
-                                    y, x, m0, m1, m2):
+    if omega == -1 and _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, yq,
+                                     xq, y, x, m0, m1, m2):
         return -1
     return 0
 
@@ -309,12 +309,12 @@ def _pair(distance, valid, normals, normal_kind, rays, rays_raw, kind, ident, y,
     s_mp = s_mq = s_pq = s_qp = np.inf
     if normal_kind[y, x] != NORMAL_KIND_NONE:
         n0, n1, n2 = normals[y, x, 0], normals[y, x, 1], normals[y, x, 2]
-        lam_mp, c_mp, s_mp = plane_hit(m0, m1, m2, n0, n1, n2, dp, p0, p1, p2, error_p, normal_tol)
-        lam_qp, c_qp, s_qp = plane_hit(q0, q1, q2, n0, n1, n2, dp, p0, p1, p2, error_p, normal_tol)
+        lam_mp, c_mp, s_mp = _plane_hit(m0, m1, m2, n0, n1, n2, dp, p0, p1, p2, error_p, normal_tol)
+        lam_qp, c_qp, s_qp = _plane_hit(q0, q1, q2, n0, n1, n2, dp, p0, p1, p2, error_p, normal_tol)
     if normal_kind[yq, xq] != NORMAL_KIND_NONE:
         n0, n1, n2 = normals[yq, xq, 0], normals[yq, xq, 1], normals[yq, xq, 2]
-        lam_mq, c_mq, s_mq = plane_hit(m0, m1, m2, n0, n1, n2, dq, q0, q1, q2, error_q, normal_tol)
-        lam_pq, c_pq, s_pq = plane_hit(p0, p1, p2, n0, n1, n2, dq, q0, q1, q2, error_q, normal_tol)
+        lam_mq, c_mq, s_mq = _plane_hit(m0, m1, m2, n0, n1, n2, dq, q0, q1, q2, error_q, normal_tol)
+        lam_pq, c_pq, s_pq = _plane_hit(p0, p1, p2, n0, n1, n2, dq, q0, q1, q2, error_q, normal_tol)
     dm = (lam_mq - lam_mp) / length
     a = lam_pq - dp
     b = dq - lam_qp
@@ -333,8 +333,8 @@ def _pair(distance, valid, normals, normal_kind, rays, rays_raw, kind, ident, y,
         if strict and d0 < -tau and dm < -tau and a < 0 and b < 0:
             return -1, CLASS_SELF, 0
     else:
-        omega = self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, bend_cos, y, x,
-                           yq, xq, m0, m1, m2, d0, dm, a, b, tau, strict, length, s_mp + s_mq, s_pq, s_qp)
+        omega = _self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, bend_cos, y, x,
+                            yq, xq, m0, m1, m2, d0, dm, a, b, tau, strict, length, s_mp + s_mq, s_pq, s_qp)
         if omega != 0:
             return omega, CLASS_SELF, 0
     if not strict and zero_order and abs(d0) > 4.0 * tau:
@@ -382,7 +382,7 @@ def relations_kernel(distance, valid, normals, normal_kind, rays, rays_raw, kind
                             normal_kind[yq, xq] != NORMAL_KIND_GIVEN:
                         if abs(dq - dp) <= max(tau_abs, tau_rel * min(dp, dq)) * length:
                             continue
-                    elif on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
+                    elif _on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
                         continue
                 elif not vp and not valid[yq, xq]:
                     continue

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 from obhypersim_build.run import generate
 from obtoolkit.synth.generate import make_synthetic_dataset
 from training.augment import AugmentConfig
-from training.data import DataConfig, ObHypersimDataset
+from training.data import DataConfig, ObHypersimDataset, SampleKey
 
 
 def labelled_tree(work: Path, frames: int) -> tuple[Path, str]:
@@ -46,9 +46,8 @@ def time_dataset(dataset: ObHypersimDataset, repeats: int) -> float:
         dataset[i]
     start = time.perf_counter()
     for epoch in range(repeats):
-        dataset.set_epoch(epoch)
         for i in range(len(dataset)):
-            dataset[i]
+            dataset[SampleKey(epoch, i)]
     return repeats * len(dataset) / (time.perf_counter() - start)
 
 

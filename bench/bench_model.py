@@ -27,8 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.checkpoints import convert_official_state_dict
 from training.models import build_modot, get_variant
+from training.official_checkpoints import convert_official_state_dict
 
 
 def machine_description() -> str:

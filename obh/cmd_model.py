@@ -1,4 +1,4 @@
-"""Commands about the MoDOT network: converting the authors' checkpoints and predicting on images."""
+"""Commands about the MoDOT network: converting the authors' checkpoints, exporting ours, predicting on images."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
                        reinit_untrained_laterals: bool, trust_pickle: bool) -> None:
     """Convert an official MoDOT / MoDOT_SSR checkpoint OFFICIAL into our checkpoint format at OUT."""
     from obtoolkit.errors import OBToolkitError
-    from training.checkpoints import ConversionError, convert_official_checkpoint
+    from training.official_checkpoints import ConversionError, convert_official_checkpoint
 
     try:
         convert_official_checkpoint(official, out, variant=variant, max_depth=max_depth, depth_unit_m=depth_unit_m,
@@ -43,16 +43,43 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
 @click.option("--flip-tta", is_flag=True, help="Also run the mirrored image and fuse, as the official evaluation.")
 @click.option("--save-raw", is_flag=True, help="Also write depth in metres and boundary probability as .npy.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-def predict(checkpoint: Path, image_or_dir: Path, out_dir: Path, flip_tta: bool, save_raw: bool, device: str) -> None:
-    """Predict depth and occlusion boundaries for an image or a folder of images with our CHECKPOINT."""
+@click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default="none", show_default=True,
+              help="Autocast precision of the network on CUDA.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Images per forward pass (images of one size are batched together).")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Processes reading images.")
+def predict(checkpoint: Path, image_or_dir: Path, out_dir: Path, flip_tta: bool, save_raw: bool, device: str,
+            amp: str, batch_size: int, workers: int) -> None:
+    """Predict depth and occlusion boundaries for an image or a folder of images with our CHECKPOINT (a checkpoint
+    or an exported .safetensors model)."""
     from obtoolkit.errors import OBToolkitError
     from training.predict import run_predict
 
     try:
-        written = run_predict(checkpoint, image_or_dir, out_dir, flip_tta=flip_tta, save_raw=save_raw, device=device)
+        written = run_predict(checkpoint, image_or_dir, out_dir, flip_tta=flip_tta, save_raw=save_raw, device=device,
+                              amp=amp, batch_size=batch_size, workers=workers)
     except OBToolkitError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"wrote {len(written)} files to {out_dir}")
 
 
-COMMANDS = [convert_checkpoint, predict]
+@click.command("export-model")
+@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True,
+              help="Storage type of the floating-point weights.")
+def export_model(checkpoint: Path, out: Path, dtype: str) -> None:
+    """Write the weights of CHECKPOINT (a checkpoint file, or a run folder: its checkpoints/last.pt) to OUT as a
+    weights-only safetensors file with its metadata (variant, max_depth, depth unit, run config), for predict and
+    evaluate; no optimizer state, no pickle."""
+    from training.checkpoints import export_model as export
+
+    if checkpoint.is_dir():
+        checkpoint = checkpoint / "checkpoints" / "last.pt"
+    if not checkpoint.is_file():
+        raise click.ClickException(f"{checkpoint}: no checkpoint there")
+    path = export(checkpoint, out, dtype=dtype)
+    click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, {dtype}) from {checkpoint}")
+
+
+COMMANDS = [convert_checkpoint, predict, export_model]

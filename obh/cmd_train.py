@@ -37,16 +37,30 @@ def train(config_path, overrides):
 @click.option("--max-frames", type=int)
 @click.option("--depth-preset", type=click.Choice(["hypersim", "nyudmt", "nyud", "ob_future", "ibims"]),
               help="Depth-metric preset (valid range, clamp; default: the run's data.depth_eval, else hypersim).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default="none", show_default=True,
+              help="Autocast precision of the network on CUDA.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Frames per forward pass (1 reproduces frame-by-frame numbers exactly).")
+@click.option("--workers", "loader_workers", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Processes reading frames.")
+@click.option("--metric-workers", type=click.IntRange(min=0),
+              help="Processes scoring frames while the next ones are predicted (default: usable cores - 1).")
+@click.option("--pictures", type=click.IntRange(min=0), default=4, show_default=True,
+              help="Frames drawn in predictions.png.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 def evaluate(checkpoint, manifest, data_root, split, split_list, depth_scale, flip_tta, protocol, max_dist,
-             max_frames, depth_preset, out_dir):
-    """Evaluate a checkpoint: depth metrics and the boundary benchmark (ODS/OIS/AP) with reports."""
+             max_frames, depth_preset, device, amp, batch_size, loader_workers, metric_workers, pictures, out_dir):
+    """Evaluate a checkpoint or exported model: depth metrics and the boundary benchmark (ODS/OIS/AP), with reports
+    and a predictions picture."""
     from training.evaluate_run import evaluate_checkpoint
 
     summary = evaluate_checkpoint(checkpoint, data_root=data_root, manifest=manifest, split=split,
                                   split_list=split_list, depth_scale=depth_scale, flip_tta=flip_tta,
                                   protocol=protocol, max_dist=max_dist, max_frames=max_frames,
-                                  depth_preset=depth_preset, out_dir=out_dir)
+                                  depth_preset=depth_preset, out_dir=out_dir, device=device, amp=amp,
+                                  batch_size=batch_size, loader_workers=loader_workers,
+                                  metric_workers=metric_workers, pictures=pictures)
     for key, value in summary.items():
         click.echo(f"{key:>24}: {value:.4f}")
     click.echo(f"reports: {out_dir}")

@@ -130,9 +130,11 @@ def _train(labels: Path, out: Path, train_steps: int | None) -> Path:
 
 def _evaluate(run_dir: Path, labels: Path, report: Path) -> dict:
     """Evaluate the trained checkpoint and an untrained model of the same variant on the test split."""
+    from obtoolkit.viz import save_png
     from training.checkpoints import load_model_checkpoint
     from training.data import DataConfig, ObHypersimDataset
-    from training.evaluate import evaluate_model, write_evaluation
+    from training.evaluate import EvalOptions, evaluate_model, prediction_sheet, write_evaluation
+    from training.evaluate_run import default_metric_workers, share_cpu_with_metric_workers
     from training.models import build_modot
 
     trained, info = load_model_checkpoint(run_dir / "checkpoints" / "last.pt")
@@ -140,37 +142,19 @@ def _evaluate(run_dir: Path, labels: Path, report: Path) -> dict:
         torch.manual_seed(DEMO_SEED)
         untrained = build_modot(info.variant, max_depth=info.max_depth)
     dataset = ObHypersimDataset(DataConfig(root=labels, split="test", depth_scale=info.depth_unit_m, augment=None))
-    results = {}
+    results, workers = {}, default_metric_workers()
+    share_cpu_with_metric_workers(workers)
     for name, model in (("trained", trained), ("untrained", untrained)):
-        result = evaluate_model(model, dataset, device=torch.device("cpu"), depth_unit_m=info.depth_unit_m)
+        result = evaluate_model(model, dataset, device=torch.device("cpu"), depth_unit_m=info.depth_unit_m,
+                                options=EvalOptions(metric_workers=workers))
         write_evaluation(result, report / name, extra={"model": name, "checkpoint": str(run_dir)})
         results[name] = result
         summary = result.summary()
         click.echo(f"    {name:>9}: AbsRel {summary['depth/abs_rel']:.3f}, delta1 {summary['depth/delta1']:.3f}, "
-                   f"boundary ODS F {summary['boundary/ods_f']:.3f}, AP {summary['boundary/ap']:.3f}")
-    _prediction_pictures(trained, dataset, report / "predictions.png")
+                   f"boundary ODS F {summary['boundary/ods_f']:.3f}, AP {summary['boundary/ap']:.3f} "
+                   f"({result.seconds:.0f} s)")
+    save_png(report / "predictions.png", prediction_sheet(results["trained"].pictures))
     return results
-
-
-def _prediction_pictures(model, dataset, path: Path) -> Path:
-    from obtoolkit.viz import contact_sheet, depth_to_rgb, gray_to_rgb, save_png
-    from training.augment import IMAGENET_MEAN, IMAGENET_STD
-    from training.predict import predict_tensor
-
-    tiles = []
-    for position in range(min(3, len(dataset))):
-        sample = dataset[position]
-        depth, probability = predict_tensor(model.eval(), sample.image[None], flip_tta=False)
-        rgb = ((sample.image.numpy().transpose(1, 2, 0) * IMAGENET_STD + IMAGENET_MEAN) * 255).clip(0, 255)
-        valid = sample.valid[0].numpy()
-        scale = float(sample.depth[0].numpy()[valid].max())
-        record = dataset.records[position]
-        tiles += [(f"{record.scene}/{record.camera}/{record.frame:04d}", rgb.astype(np.uint8)),
-                  ("ground-truth OB", gray_to_rgb(sample.boundary[0].numpy())),
-                  ("predicted OB probability", gray_to_rgb(probability[0, 0].numpy())),
-                  ("ground-truth depth", depth_to_rgb(sample.depth[0].numpy(), valid, vmax=scale)),
-                  ("predicted depth", depth_to_rgb(depth[0, 0].numpy(), None, vmax=scale))]
-    return save_png(path, contact_sheet(tiles, columns=5))
 
 
 def _report(report: Path, results: dict) -> Path:

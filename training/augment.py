@@ -100,6 +100,12 @@ def normalize_image(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(((image / 255.0 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1), np.float32)
 
 
+def denormalize_image(image_chw: np.ndarray) -> np.ndarray:
+    """The inverse of `normalize_image`, for pictures: float (3, H, W) -> uint8 RGB (H, W, 3)."""
+    rgb = (image_chw.transpose(1, 2, 0) * IMAGENET_STD + IMAGENET_MEAN) * 255.0
+    return np.round(np.clip(rgb, 0, 255)).astype(np.uint8)
+
+
 def augment(arrays: dict[str, np.ndarray], rng: np.random.Generator, config: AugmentConfig) -> dict[str, np.ndarray]:
     """Crop, flip and distort one training sample (the "image" array is RGB 0..255 (H, W, 3))."""
     if config.crop_hw is not None:

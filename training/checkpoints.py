@@ -1,11 +1,7 @@
-"""Checkpoints: conversion of the authors' MoDOT checkpoints, and this project's own model checkpoint format.
+"""Our checkpoints: one payload builder (`checkpoint_payload`) and one reader (`read_model_checkpoint`), used by
+model checkpoints, the trainer's resume checkpoints and exported models alike.
 
-Official checkpoints (`torch.save({"model": DataParallel(model).state_dict(), ...})`) are converted by renaming
-every key with `OFFICIAL_KEY_RULES` (documented in docs/model.md). The `relative_position_index` buffers are dropped
-(they are recomputed from the window size). Anything unknown, missing or of the wrong shape is an error that lists
-the keys.
-
-Our format is a dict, written atomically with `torch.save`:
+A checkpoint is a dict written atomically with `torch.save`:
 
     format          "ob-hypersim/modot"
     format_version  1
@@ -13,16 +9,22 @@ Our format is a dict, written atomically with `torch.save`:
     max_depth       depth output scale, in network depth units
     depth_unit_m    metres per network depth unit (3.05 for the paper's Hypersim recipe, 1.0 for metres)
     model           the state dict
-    extra           optional metadata (plain Python values)
+    extra           optional metadata (plain Python values; a run's checkpoints hold step, config, package version)
 
-Other keys (the trainer adds optimizer and scheduler state) are ignored by `load_model_checkpoint`.
+A run's resume checkpoint adds what resuming needs (`RESUME_KEYS`): optimizer, scheduler, gradient scaler, the
+trainer's counters and the RNG states. `load_model_checkpoint` ignores them.
+
+An exported model (`export_model`, `obh export-model`) is a safetensors file: the weights only (no pickle: nothing in
+it can run code), with the other entries as strings in its header metadata; `read_model_checkpoint` reads it too.
+Official checkpoints of the authors' code convert with `training.official_checkpoints`.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Mapping
+import json
+import os
+import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,205 +38,8 @@ from training.models.registry import MODOT_VARIANTS, build_modot, get_variant
 
 CHECKPOINT_FORMAT = "ob-hypersim/modot"
 CHECKPOINT_FORMAT_VERSION = 1
-
-# ----------------------------------------------------------------------------------------------------------------
-# Official key renaming
-
-Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
-
-# The official modules named by encoder level from the deepest: skip_feat1 / feats_cross1 sit at level 3.
-_LEVEL_FROM_OFFICIAL_INDEX = {"1": "3", "2": "2", "3": "1", "4": "0"}
-_CASM_PARTS = {
-    "ca_ob.se": "ob_gate.mlp",
-    "ca_depth.se": "depth_gate.mlp",
-    "fuse_layer": "fuse",
-    "sa.conv1": "strips.horizontal_short",
-    "sa.conv2": "strips.vertical_short",
-    "sa.conv3": "strips.square",
-    "sa.conv4": "strips.horizontal_long",
-    "sa.conv5": "strips.vertical_long",
-    "sa.conv_end": "strips.project",
-}
-_CASM_PART = "|".join(re.escape(part) for part in _CASM_PARTS)
-
-
-def _rule(pattern: str, replacement: str | Callable[[re.Match[str]], str]) -> Rule:
-    template = replacement if callable(replacement) else (lambda m, r=replacement: m.expand(r))
-    return re.compile(pattern), template
-
-
-def _casm(prefix: str) -> Callable[[re.Match[str]], str]:
-    return lambda m: f"{prefix(m) if callable(prefix) else prefix}{_CASM_PARTS[m['part']]}{m['rest']}"
-
-
-OFFICIAL_KEY_RULES: tuple[Rule, ...] = (
-    _rule(r"^backbone\.norm(\d)\.(.+)$", r"encoder.out_norms.\1.\2"),
-    _rule(r"^backbone\.((?:patch_embed|layers)\..+)$", r"encoder.\1"),
-    _rule(r"^decoder\.psp_modules\.(\d+)\.1\.conv\.(.+)$", r"ppm.branches.\1.conv.\2"),
-    _rule(r"^decoder\.psp_modules\.(\d+)\.1\.(?:gn|bn)\.(.+)$", r"ppm.branches.\1.norm.\2"),
-    _rule(r"^decoder\.bottleneck\.(conv|bn)\.(.+)$", r"ppm.bottleneck.\1.\2"),
-    _rule(r"^crf(\d)\.(proj_x|proj_v)\.(.+)$", r"depth_decoders.\1.\2.\3"),
-    _rule(r"^crf(\d)\.crf_layer\.blocks\.(.+)$", r"depth_decoders.\1.blocks.\2"),
-    _rule(r"^crf(\d)\.norm_crf\.(.+)$", r"depth_decoders.\1.norm.\2"),
-    _rule(r"^disp_head\.conv1\.(.+)$", r"depth_head.conv.\1"),
-    _rule(r"^skip_feat([1-4])\.(.+)$", lambda m: f"ob_laterals.{_LEVEL_FROM_OFFICIAL_INDEX[m[1]]}.{m[2]}"),
-    _rule(rf"^feats_cross([1-4])\.(?P<part>{_CASM_PART})(?P<rest>\..+)$",
-          _casm(lambda m: f"casms.{_LEVEL_FROM_OFFICIAL_INDEX[m[1]]}.")),
-    _rule(r"^ob_convolution\.(\d+)\.(.+)$", r"image_path.convs.\1.\2"),
-    _rule(r"^ca_img\.se\.(.+)$", r"image_path.channel_gate.mlp.\1"),
-    _rule(r"^sa_img\.conv\.(.+)$", r"image_path.spatial_gate.conv.\1"),
-    _rule(r"^fuse_aimg\.(.+)$", r"image_path.fuse.\1"),
-    _rule(r"^ob_decoder\.half_features_op\.(.+)$", r"ob_decoder.reduce.\1"),
-    _rule(r"^ob_decoder\.decoder_fuses\.(.+)$", r"ob_decoder.fuse.\1"),
-    _rule(r"^ob_decoder\.out_upsamples\.(\d+)\.0\.conv\.(.+)$", r"ob_decoder.side_heads.\1.\2"),
-    _rule(r"^ob_decoder\.decoder_upsamples\.(\d+)\.0\.conv\.(.+)$", r"ob_decoder.transitions.\1.\2"),
-    _rule(r"^ob_decoder\.decoder_upsamples\.(\d+)\.0\.(weight|bias)$", r"ob_decoder.transitions.\1.\2"),
-    _rule(r"^ob_decoder\.end\.0\.(.+)$", r"ob_decoder.final.\1"),
-    _rule(r"^ob_decoder\.end\.1\.(.+)$", r"ob_decoder.logit.\1"),
-)
-
-OFFICIAL_SSR_KEY_RULES: tuple[Rule, ...] = (
-    _rule(r"^double_ob\.(.+)$", r"ob_down.\1"),
-    _rule(r"^conv_down\.(.+)$", r"depth_reduce.\1"),
-    _rule(rf"^feats_cross_final\.(?P<part>{_CASM_PART})(?P<rest>\..+)$", _casm("casm.")),
-    _rule(r"^heads\.depth\.0\.(.+)$", r"depth_head.bottleneck.\1"),
-    _rule(r"^heads\.depth\.1\.(.+)$", r"depth_head.logit.\1"),
-    _rule(r"^ob_bottleneck\.(.+)$", r"boundary_head.bottleneck.\1"),
-    _rule(r"^ob_conv_out_\.(.+)$", r"boundary_head.logit.\1"),
-)
-
-_SSR_STAGE1_PREFIX = re.compile(r"^init_model\.(?:module\.)?")
-
-
-def rename_official_key(key: str, *, ssr: bool) -> str | None:
-    """Our name for an official key (without the DataParallel `module.` prefix), or None when no rule matches."""
-    if ssr:
-        stage1 = _SSR_STAGE1_PREFIX.match(key)
-        if stage1 is not None:
-            inner = rename_official_key(key[stage1.end():], ssr=False)
-            return None if inner is None else f"stage1.{inner}"
-    for pattern, replacement in OFFICIAL_SSR_KEY_RULES if ssr else OFFICIAL_KEY_RULES:
-        match = pattern.match(key)
-        if match is not None:
-            return replacement(match)
-    return None
-
-
-class ConversionError(ValueError):
-    """An official state dict does not match the requested variant; the message lists the offending keys."""
-
-
-def _expected_state(variant: str) -> dict[str, torch.Tensor]:
-    """Names and shapes (meta tensors) of the variant's state dict, built without allocating memory."""
-    with torch.device("meta"):
-        return build_modot(variant, max_depth=1.0).state_dict()
-
-
-def _is_untrained_lateral(name: str, value: torch.Tensor, expected: torch.Tensor) -> bool:
-    """The official code builds its OB lateral convs for Swin-L channels whatever the encoder (spec 1.1)."""
-    return re.search(r"(?:^|\.)ob_laterals\.\d\.conv\.weight$", name) is not None and \
-        value.shape[0] == expected.shape[0] and value.shape[1] != expected.shape[1]
-
-
-def _strip_data_parallel(state: Mapping[str, Any]) -> dict[str, Any]:
-    return {k.removeprefix("module."): v for k, v in state.items()}
-
-
-def convert_official_state_dict(official: Mapping[str, torch.Tensor], variant: str, *,
-                                reinit_untrained_laterals: bool = False) -> dict[str, torch.Tensor]:
-    """Rename an official MoDOT / MoDOT_SSR state dict for `variant`; `model.load_state_dict(result)` is strict.
-
-    Args:
-        official: the official state dict (the `model` entry of an official checkpoint); a `module.` prefix
-            (DataParallel) is accepted. `relative_position_index` buffers are dropped.
-        variant: the target variant; SSR variants expect MoDOT_SSR keys (`init_model.module.*` for stage 1).
-        reinit_untrained_laterals: the official network builds its four OB lateral convs with Swin-L input channels
-            whatever the encoder, and then fails in forward for any other encoder, so those weights of a non-Large
-            official model were never trained. By default that shape mismatch is an error; True replaces the four
-            conv weights with freshly initialised ones of the right shape (everything else is converted).
-
-    Raises:
-        ConversionError: listing keys without a rule, keys the variant lacks or needs, and shape mismatches.
-    """
-    spec = get_variant(variant)
-    expected = _expected_state(variant)
-    converted, unknown = {}, []
-    for key, value in _strip_data_parallel(official).items():
-        if key.endswith("relative_position_index"):
-            continue
-        name = rename_official_key(key, ssr=spec.ssr)
-        if name is None or name not in expected:
-            unknown.append(key)
-            continue
-        converted[name] = value
-    missing = sorted(set(expected) - set(converted))
-    mismatched = [name for name, value in converted.items() if tuple(value.shape) != tuple(expected[name].shape)]
-    if reinit_untrained_laterals:
-        for name in [n for n in mismatched if _is_untrained_lateral(n, converted[n], expected[n])]:
-            converted[name] = _fresh_conv_weight(expected[name].shape, converted[name].dtype)
-            mismatched.remove(name)
-    _raise_if_problems(variant, unknown, missing, mismatched, converted, expected)
-    return {name: converted[name] for name in expected}
-
-
-def _fresh_conv_weight(shape: torch.Size, dtype: torch.dtype) -> torch.Tensor:
-    weight = torch.empty(shape, dtype=dtype)
-    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))  # nn.Conv2d's default initialisation
-    return weight
-
-
-def _raise_if_problems(variant: str, unknown: list[str], missing: list[str], mismatched: list[str],
-                       converted: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor]) -> None:
-    problems = []
-    if unknown:
-        problems.append(f"{len(unknown)} official key(s) with no counterpart: {', '.join(unknown)}")
-    if missing:
-        problems.append(f"{len(missing)} key(s) of {variant} missing from the official state dict: "
-                        f"{', '.join(missing)}")
-    if mismatched:
-        shapes = [f"{n} {tuple(converted[n].shape)} != {tuple(expected[n].shape)}" for n in mismatched]
-        problems.append(f"{len(mismatched)} shape mismatch(es): {'; '.join(shapes)}")
-        if any(_is_untrained_lateral(n, converted[n], expected[n]) for n in mismatched):
-            problems.append("the OB lateral convs have Swin-L input channels: the official network hard-codes them "
-                            "and cannot run with this encoder, so they were never trained; pass "
-                            "reinit_untrained_laterals=True (CLI: --reinit-untrained-laterals) to initialise them")
-    if problems:
-        raise ConversionError(f"cannot convert to {variant}: " + "; ".join(problems))
-
-
-def official_state_dict_from_checkpoint(checkpoint: Any, path: str | Path) -> dict[str, torch.Tensor]:
-    """The state dict inside an official checkpoint object (its `model` / `state_dict` entry, or itself)."""
-    if isinstance(checkpoint, Mapping):
-        for key in ("model", "state_dict"):
-            if isinstance(checkpoint.get(key), Mapping):
-                checkpoint = checkpoint[key]
-                break
-    if not isinstance(checkpoint, Mapping) or not checkpoint or \
-            not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise FormatError(path, "an official MoDOT checkpoint (a dict with a 'model' state dict)")
-    return dict(checkpoint)
-
-
-def read_official_checkpoint(path: str | Path, *, trust_pickle: bool = False) -> dict[str, torch.Tensor]:
-    """Read an official `.pth` checkpoint and return its state dict.
-
-    With `trust_pickle=False` the file is read with `weights_only=True`; checkpoints that pickled other objects
-    (e.g. the training arguments) then need `trust_pickle=True`, which can run code from the file: only for files
-    you trust.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: official checkpoint not found")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
-    except Exception as error:  # re-raised with the file name and the way out
-        hint = "" if trust_pickle else "; if it pickles more than tensors and you trust it, use trust_pickle=True"
-        raise FormatError(path, "a PyTorch checkpoint readable with weights_only=True", f"{error}{hint}") from error
-    return official_state_dict_from_checkpoint(checkpoint, path)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Our format
+RESUME_KEYS = ("optimizer", "scheduler", "scaler", "train_state", "rng")
+EXPORT_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -247,6 +52,41 @@ class CheckpointInfo:
     depth_unit_m: float
     format_version: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def checkpoint_payload(state_dict: Mapping[str, torch.Tensor], *, variant: str, max_depth: float,
+                       depth_unit_m: float, extra: Mapping[str, Any] | None = None,
+                       resume: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The dict of a checkpoint (weights moved to the CPU); `resume` adds a run's `RESUME_KEYS` entries."""
+    get_variant(variant)
+    if not max_depth > 0:
+        raise ValueError(f"max_depth must be positive, got {max_depth}")
+    if not depth_unit_m > 0:
+        raise ValueError(f"depth_unit_m must be positive, got {depth_unit_m}")
+    if resume is not None and sorted(resume) != sorted(RESUME_KEYS):
+        raise ValueError(f"a resume checkpoint holds exactly {', '.join(RESUME_KEYS)}; got {', '.join(resume)}")
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "variant": variant,
+        "max_depth": float(max_depth),
+        "depth_unit_m": float(depth_unit_m),
+        "model": {k: v.detach().cpu() for k, v in state_dict.items()},
+        "extra": dict(extra or {}),
+        **(resume or {}),
+    }
+
+
+def write_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], *, variant: str, max_depth: float,
+                     depth_unit_m: float, extra: Mapping[str, Any] | None = None,
+                     resume: Mapping[str, Any] | None = None) -> Path:
+    """Write `checkpoint_payload(...)` to `path` atomically; returns the path."""
+    payload = checkpoint_payload(state_dict, variant=variant, max_depth=max_depth, depth_unit_m=depth_unit_m,
+                                 extra=extra, resume=resume)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
 
 
 def save_model_checkpoint(path: str | Path, model: nn.Module, *, variant: str, max_depth: float,
@@ -262,46 +102,44 @@ def save_model_checkpoint(path: str | Path, model: nn.Module, *, variant: str, m
                             depth_unit_m=depth_unit_m, extra=extra)
 
 
-def write_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], *, variant: str, max_depth: float,
-                     depth_unit_m: float, extra: Mapping[str, Any] | None = None) -> Path:
-    """Write a state dict of `variant` in our checkpoint format, atomically (see `save_model_checkpoint`)."""
-    get_variant(variant)
-    if not max_depth > 0:
-        raise ValueError(f"max_depth must be positive, got {max_depth}")
-    if not depth_unit_m > 0:
-        raise ValueError(f"depth_unit_m must be positive, got {depth_unit_m}")
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "format_version": CHECKPOINT_FORMAT_VERSION,
-        "variant": variant,
-        "max_depth": float(max_depth),
-        "depth_unit_m": float(depth_unit_m),
-        "model": {k: v.detach().cpu() for k, v in state_dict.items()},
-        "extra": dict(extra or {}),
-    }
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return path
-
-
-def convert_official_checkpoint(official_path: str | Path, out_path: str | Path, *, variant: str, max_depth: float,
-                                depth_unit_m: float, reinit_untrained_laterals: bool = False,
-                                trust_pickle: bool = False) -> Path:
-    """Read an official checkpoint, convert it for `variant` and write it in our format (what the CLI does)."""
-    official = read_official_checkpoint(official_path, trust_pickle=trust_pickle)
-    converted = convert_official_state_dict(official, variant, reinit_untrained_laterals=reinit_untrained_laterals)
-    extra = {"converted_from": str(official_path), "source": "official MoDOT checkpoint (xul-ops/MoDOT)",
-             "reinit_untrained_laterals": reinit_untrained_laterals}
-    return write_checkpoint(out_path, converted, variant=variant, max_depth=max_depth, depth_unit_m=depth_unit_m,
-                            extra=extra)
+def link_checkpoint(source: Path, alias: Path) -> Path:
+    """Make `alias` (e.g. `last.pt`) the same file as `source`, atomically: a hard link (no copy, no extra disk),
+    or a copy where the file system has no hard links."""
+    with atomic_path(alias) as tmp:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+    return alias
 
 
 def read_model_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """The raw dict of one of our checkpoints, checked for format and required keys."""
+    """The dict of one of our checkpoints or exported models, checked for format and required keys."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found")
+    payload = _read_safetensors(path, map_location) if _is_safetensors(path) else _read_torch(path, map_location)
+    if payload.get("format_version") != CHECKPOINT_FORMAT_VERSION:
+        raise FormatError(path, f"format_version {CHECKPOINT_FORMAT_VERSION}", repr(payload.get("format_version")))
+    absent = [k for k in ("variant", "max_depth", "depth_unit_m", "model") if k not in payload]
+    if absent:
+        raise FormatError(path, "keys variant, max_depth, depth_unit_m and model", f"{', '.join(absent)} missing")
+    if payload["variant"] not in MODOT_VARIANTS:
+        raise FormatError(path, "a known MoDOT variant", repr(payload["variant"]))
+    return payload
+
+
+def read_resume_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A run's resume checkpoint (`read_model_checkpoint` plus every `RESUME_KEYS` entry), on the CPU."""
+    payload = read_model_checkpoint(path)
+    absent = [k for k in RESUME_KEYS if k not in payload]
+    if absent or "config" not in payload["extra"]:
+        raise FormatError(path, "a run's resume checkpoint (model, optimizer, scheduler, scaler, counters, RNG, "
+                                "config)", f"{', '.join(absent or ['extra.config'])} missing")
+    return payload
+
+
+def _read_torch(path: Path, map_location) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # re-raised with the file name
@@ -311,14 +149,62 @@ def read_model_checkpoint(path: str | Path, map_location: str | torch.device = "
         hint = " (an official MoDOT checkpoint? convert it with `obh convert-checkpoint`)" \
             if isinstance(payload, Mapping) and "model" in payload and "format" not in payload else ""
         raise FormatError(path, f"format {CHECKPOINT_FORMAT!r}", found + hint)
-    if payload.get("format_version") != CHECKPOINT_FORMAT_VERSION:
-        raise FormatError(path, f"format_version {CHECKPOINT_FORMAT_VERSION}", repr(payload.get("format_version")))
-    absent = [k for k in ("variant", "max_depth", "depth_unit_m", "model") if k not in payload]
-    if absent:
-        raise FormatError(path, "keys variant, max_depth, depth_unit_m and model", f"{', '.join(absent)} missing")
-    if payload["variant"] not in MODOT_VARIANTS:
-        raise FormatError(path, "a known MoDOT variant", repr(payload["variant"]))
     return dict(payload)
+
+
+def _is_safetensors(path: Path) -> bool:
+    """safetensors files start with an 8-byte header length and a JSON header; torch.save files are zip archives."""
+    with open(path, "rb") as handle:
+        return handle.read(9)[8:] == b"{"
+
+
+def _read_safetensors(path: Path, map_location) -> dict[str, Any]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            metadata = handle.metadata() or {}
+            model = {key: handle.get_tensor(key) for key in handle.keys()}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise FormatError(path, "a safetensors file", str(error)) from error
+    if metadata.get("format") != CHECKPOINT_FORMAT:
+        raise FormatError(path, f"safetensors metadata format {CHECKPOINT_FORMAT!r}", repr(metadata.get("format")))
+    try:
+        return {"format": CHECKPOINT_FORMAT, "format_version": int(metadata["format_version"]),
+                "variant": metadata["variant"], "max_depth": float(metadata["max_depth"]),
+                "depth_unit_m": float(metadata["depth_unit_m"]), "extra": json.loads(metadata.get("extra", "{}")),
+                "model": {k: v.to(map_location) for k, v in model.items()}}
+    except (KeyError, ValueError) as error:
+        raise FormatError(path, "metadata format_version, variant, max_depth, depth_unit_m, extra",
+                          f"{type(error).__name__}: {error}") from error
+
+
+def export_model(checkpoint: str | Path, out: str | Path, *, dtype: str = "float32") -> Path:
+    """Write the weights of one of our checkpoints (e.g. a run's `last.pt`) as a safetensors file with its metadata
+    (variant, max_depth, depth_unit_m, extra); floating-point weights are stored in `dtype`. Loadable wherever a
+    checkpoint is (`load_model_checkpoint`, `obh predict`, `obh evaluate`)."""
+    from safetensors.torch import save_file
+
+    if dtype not in EXPORT_DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(EXPORT_DTYPES)}, got {dtype!r}")
+    payload = read_model_checkpoint(checkpoint)
+    weights = {k: (v.to(EXPORT_DTYPES[dtype]) if v.is_floating_point() else v).contiguous()
+               for k, v in payload["model"].items()}
+    metadata = {"format": CHECKPOINT_FORMAT, "format_version": str(CHECKPOINT_FORMAT_VERSION),
+                "variant": payload["variant"], "max_depth": repr(payload["max_depth"]),
+                "depth_unit_m": repr(payload["depth_unit_m"]),
+                "extra": json.dumps({**payload["extra"], "exported_from": str(checkpoint), "dtype": dtype})}
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        save_file(weights, str(tmp), metadata=metadata)
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors creates the file private (0600); a model is for sharing
+    return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_model_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",

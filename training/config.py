@@ -6,11 +6,13 @@ that reproduce a quirk of the official code say so in their comment (see configs
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from obtoolkit.config import load_config
+from obtoolkit.config import from_mapping, load_config
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataSection:
-    """Where the data is (paths in the manifest are relative to `root`) and how samples are made; `depth_eval` names
-    the depth-metric preset (valid range, prediction clamp: `obtoolkit.metrics.DEPTH_PRESETS`) of validation and
-    `obh evaluate`."""
+    """Where the data is (paths in the manifest are relative to `root`) and how samples are made; `num_workers`
+    loader processes make training batches (started once for the whole run); `depth_eval` names the depth-metric
+    preset (valid range, prediction clamp: `obtoolkit.metrics.DEPTH_PRESETS`) of validation and `obh evaluate`."""
 
     root: Path = Path("data")
     manifest: Path | None = None
@@ -47,7 +49,6 @@ class DataSection:
     photometric: bool = True
     on_error: Literal["raise", "skip"] = "raise"
     num_workers: int = 2
-    val_max_frames: int | None = None
     depth_eval: Literal["hypersim", "nyudmt", "nyud", "ob_future", "ibims"] = "hypersim"
 
 
@@ -102,15 +103,40 @@ class ScheduleSection:
 
 
 @dataclass(frozen=True)
+class ValidationSection:
+    """Validation during training (every `schedule.val_every` steps, on `data.val_split`, never the test split).
+
+    frames: size of the deterministic scene-balanced subset validated (None: the whole split); batch_size,
+    num_workers: its forward passes and loader processes. Each validation computes the monitor on the device (depth
+    metrics and a tolerance-based boundary F: `training.monitor`). exact: when the exact ODS/OIS/AP benchmark runs:
+    "background" (each validation's maps go to `exact_workers` processes; training never waits for them, a newer
+    validation supersedes an unfinished one, and the end of the run waits at most `exact_wait_s` seconds),
+    "end" (once, on the final model, after the last checkpoint) or "never" (`obh evaluate` gives it; not "off",
+    which YAML reads as false). pictures: frames of each validation drawn in val/step_N/predictions.png."""
+
+    frames: int | None = 64
+    batch_size: int = 1
+    num_workers: int = 0
+    exact: Literal["background", "end", "never"] = "background"
+    exact_workers: int = 1
+    exact_wait_s: float = 30.0
+    pictures: int = 3
+
+
+@dataclass(frozen=True)
 class RuntimeSection:
-    """threads: torch intra-op threads (None: torch's default, i.e. OMP_NUM_THREADS); amp: "none", "fp16" (with a
-    gradient scaler) or "bf16" (CUDA only); deterministic: torch deterministic algorithms (exact resume on CPU);
+    """threads: the most torch intra-op threads (None: OMP_NUM_THREADS when set, else this process's share of the cores
+    it may use, `os.sched_getaffinity`); adapt_threads: use fewer while other processes keep cores busy, and more
+    again when they stop (never in deterministic mode: the thread count changes floating-point results); amp: "none",
+    "fp16" (with a gradient scaler) or "bf16" (CUDA only); deterministic: torch deterministic algorithms (exact resume
+    on CPU);
     max_nonfinite: consecutive non-finite losses that stop the run; sync_batchnorm: BatchNorm statistics over all
     processes of a distributed CUDA run (small per-GPU batches); CPU runs keep per-process BatchNorm, as torch's
     SyncBatchNorm has no CPU implementation."""
 
     device: str = "auto"
     threads: int | None = None
+    adapt_threads: bool = True
     amp: Literal["none", "fp16", "bf16"] = "none"
     channels_last: bool = False
     sync_batchnorm: bool = False
@@ -133,6 +159,7 @@ class TrainConfig:
     loss: LossSection = field(default_factory=LossSection)
     optim: OptimSection = field(default_factory=OptimSection)
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    validation: ValidationSection = field(default_factory=ValidationSection)
     runtime: RuntimeSection = field(default_factory=RuntimeSection)
 
     @property
@@ -142,3 +169,20 @@ class TrainConfig:
 
 def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     return load_config(TrainConfig, path, overrides)
+
+
+def recorded_config(mapping: Mapping[str, Any], *, source: str) -> tuple[TrainConfig, list[str]]:
+    """A run's recorded config (e.g. from a checkpoint), and the keys it has that this version no longer knows
+    (dropped; e.g. `data.val_max_frames`, now `validation.frames`). Every other key is checked as usual."""
+    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    kept, dropped = {}, []
+    for name, value in mapping.items():
+        if name not in known:
+            dropped.append(name)
+        elif isinstance(value, Mapping) and dataclasses.is_dataclass(known[name].default_factory):
+            section = {f.name for f in dataclasses.fields(known[name].default_factory)}
+            dropped += [f"{name}.{key}" for key in value if key not in section]
+            kept[name] = {key: v for key, v in value.items() if key in section}
+        else:
+            kept[name] = value
+    return from_mapping(TrainConfig, kept, source=source), dropped

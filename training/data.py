@@ -1,7 +1,8 @@
 """OB-Hypersim samples from a manifest and a dataset root: RGB, depth, boundary target, valid mask, orientation.
 
 A sample is a pure function of (frame, options, seed, epoch, index): augmentation randomness is drawn from a numpy
-Generator seeded with those numbers, so a resumed run sees exactly the batches an uninterrupted one would.
+Generator seeded with those numbers, so a resumed run sees exactly the batches an uninterrupted one would. The epoch
+travels with the index (`SampleKey`), so loader workers that live for the whole run draw each epoch's augmentation.
 """
 
 from __future__ import annotations
@@ -63,13 +64,14 @@ class DataConfig:
 
 
 class Sample(NamedTuple):
-    """One training sample (batched by the DataLoader: a leading batch dimension).
+    """One training sample (batched by the DataLoader: a leading batch dimension, and `name` a sequence of str).
 
     image: float32 (3, H, W) ImageNet-normalised RGB; depth: float32 (1, H, W) in network units, 0 where invalid;
     valid: bool (1, H, W) finite depth > 0 and, when the manifest records one, inside the generator's valid mask;
     boundary: float32 (1, H, W) 0/1 target; theta: float32 (1, H, W)
     orientation in radians, NaN where undefined (all NaN unless requested); index: int64, the frame's row;
-    skipped: int64, how many failing samples this one replaced (on_error "skip"; counted even in worker processes).
+    skipped: int64, how many failing samples this one replaced (on_error "skip"; counted even in worker processes);
+    name: the frame's id, `scene/camera/frame` (the frame actually loaded, after a skip).
     """
 
     image: torch.Tensor
@@ -79,6 +81,24 @@ class Sample(NamedTuple):
     theta: torch.Tensor
     index: torch.Tensor
     skipped: torch.Tensor
+    name: str
+
+    def tensors_to(self, device: torch.device) -> Sample:
+        """The tensors on `device` (asynchronous from pinned memory); the names stay."""
+        return self._replace(**{field: getattr(self, field).to(device, non_blocking=True)
+                                for field in self._fields if field != "name"})
+
+
+class SampleKey(NamedTuple):
+    """Which sample to make: the frame's row and the epoch whose augmentation it gets."""
+
+    epoch: int
+    position: int
+
+
+def frame_name(record: FrameRecord) -> str:
+    """The frame id that travels with a sample: `scene/camera/frame` (frame 4 digits)."""
+    return f"{record.scene}/{record.camera}/{record.frame:04d}"
 
 
 def select_records(config: DataConfig) -> list[FrameRecord]:
@@ -111,15 +131,42 @@ def read_split_list(path: Path) -> list[FrameId]:
     return frames
 
 
+def scene_balanced_subset(records: Sequence[FrameRecord], count: int | None) -> list[int]:
+    """Positions of `count` records spread over the scenes, in the records' order; deterministic (no RNG).
+
+    Scenes take turns (in name order) to add one frame to their quota until `count` frames are chosen, a scene
+    that runs out dropping from the turns; each scene then gives frames at evenly spaced positions of its own list.
+    None, or a count of at least len(records), keeps every record.
+    """
+    if count is None or count >= len(records):
+        return list(range(len(records)))
+    if count < 1:
+        raise ValueError(f"a validation subset needs at least one frame, got {count}")
+    by_scene: dict[str, list[int]] = {}
+    for position, record in enumerate(records):
+        by_scene.setdefault(record.scene, []).append(position)
+    quota = dict.fromkeys(sorted(by_scene), 0)
+    chosen = 0
+    while chosen < count:
+        for scene in quota:
+            if chosen < count and quota[scene] < len(by_scene[scene]):
+                quota[scene] += 1
+                chosen += 1
+    picked = []
+    for scene, k in quota.items():
+        frames = by_scene[scene]
+        picked += [frames[int((i + 0.5) * len(frames) / k)] for i in range(k)]
+    return sorted(picked)
+
+
 class ObHypersimDataset(Dataset):
-    """Samples of the selected manifest rows; `set_epoch` changes the augmentation stream."""
+    """Samples of the selected manifest rows, indexed by position (epoch 0) or by `SampleKey(epoch, position)`."""
 
     def __init__(self, config: DataConfig, records: Sequence[FrameRecord] | None = None, seed: int = 0):
         self.config = config
         self.root = Path(config.root)
         self.records = list(records) if records is not None else select_records(config)
         self.seed = seed
-        self.epoch = 0
         self.failures: list[str] = []
         self._rays: dict[str, np.ndarray] = {}
         if config.depth == "planar" and config.camera_csv is None:
@@ -128,34 +175,31 @@ class ObHypersimDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __getitem__(self, index: int) -> Sample:
+    def __getitem__(self, key: int | SampleKey) -> Sample:
+        epoch, index = (key.epoch, key.position) if isinstance(key, SampleKey) else (0, int(key))
         attempts = len(self.records) if self.config.on_error == "skip" else 1
         for offset in range(attempts):
             position = (index + offset) % len(self.records)
             try:
-                return self._load(position)._replace(skipped=torch.tensor(offset, dtype=torch.int64))
+                return self._load(position, epoch)._replace(skipped=torch.tensor(offset, dtype=torch.int64))
             except (OBToolkitError, OSError, ValueError) as error:
-                record = self.records[position]
-                message = f"{record.scene}/{record.camera}/{record.frame:04d}: {error}"
+                message = f"{frame_name(self.records[position])}: {error}"
                 if self.config.on_error == "raise":
                     raise RuntimeError(f"sample failed to load: {message}") from error
                 self.failures.append(message)
         raise RuntimeError(f"no sample of the dataset could be loaded; last failures: {self.failures[-3:]}")
 
-    def _load(self, position: int) -> Sample:
+    def _load(self, position: int, epoch: int) -> Sample:
         arrays = self.read_arrays(self.records[position])
         if self.config.augment is not None:
-            rng = np.random.default_rng([self.seed, self.epoch, position])
+            rng = np.random.default_rng([self.seed, epoch, position])
             arrays = augment(arrays, rng, self.config.augment)
         return self._to_sample(arrays, position)
 
     def read_arrays(self, record: FrameRecord) -> dict[str, np.ndarray]:
         """The frame's arrays before augmentation: image float32 (H, W, 3) 0..255, depth float32 (H, W) in network
         units with NaN where invalid, boundary float32 (H, W) 0/1, and theta (H, W) radians when requested."""
-        frame = f"{record.scene}/{record.camera}/{record.frame:04d}"
+        frame = frame_name(record)
         root = self.root
         image = read_rgb_image(root / record.rgb_path, what=f"RGB of {frame}").astype(np.float32)
         distance = read_hdf5_dataset(root / record.depth_path, what=f"depth of {frame}", kind="f").astype(np.float32)
@@ -212,4 +256,5 @@ class ObHypersimDataset(Dataset):
             theta=channel(theta),
             index=torch.tensor(position, dtype=torch.int64),
             skipped=torch.tensor(0, dtype=torch.int64),
+            name=frame_name(self.records[position]),
         )

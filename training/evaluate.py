@@ -1,89 +1,221 @@
-"""Evaluating a model on a dataset: depth metrics and the boundary benchmark (optionally with flip TTA).
+"""The evaluation driver: a model on a dataset, built for throughput, with exact benchmark numbers.
 
-Used by the trainer's periodic validation and by `obh evaluate CHECKPOINT`; predictions (and flip TTA with the
-official border-ramped depth fusion) come from `training.predict`. Depth is compared in the network's depth
-units (the dataset returns metres / depth_scale), as the paper does; `rmse_m` restates RMSE in metres. Boundaries are
-scored with the exact ODS/OIS/AP benchmark of `obtoolkit.metrics` on the final logit map's sigmoid.
+Used by `obh evaluate CHECKPOINT`, the demo and the end-of-run benchmark of training. Frames come through a
+DataLoader (workers, pinned memory on CUDA) in batches of one size, the model runs on its device (bf16 or fp16
+autocast when asked, flip TTA when asked; `training.inference`), and each frame's metric work (the exact boundary
+counts of `obtoolkit.metrics` and the depth metrics) runs in a pool of worker processes while the next batches are
+predicted. Depth is compared in the network's depth units (the dataset returns metres / depth_scale), as the paper
+does; `rmse_m` restates RMSE in metres. Boundaries are scored on the final logit map's sigmoid.
+
+With batch_size 1 the numbers equal a plain loop over the frames exactly (tests/training/test_evaluate.py); larger
+batches change the network's floating-point summation order (results agree to ~1e-6 in depth).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset, default_collate
 from tqdm import tqdm
 
-from obtoolkit.metrics import DEPTH_PRESETS, BoundaryEvalOptions, BoundaryEvaluator, DepthEvalOptions, DepthEvaluator
+from obtoolkit.metrics import DEPTH_PRESETS, BoundaryEvalOptions, DepthEvalOptions
 from obtoolkit.metrics.evaluators import BoundaryEvaluation
-from training.data import ObHypersimDataset
-from training.predict import predict_tensor
+from training.augment import denormalize_image
+from training.data import Sample
+from training.inference import Amp, copy_to_host, one_behind, predict_batch
+from training.scoring import BoundaryBenchmark, DepthBenchmark, Evaluators, FrameArrays, MetricPool
 
 
 @dataclass(frozen=True)
 class EvalOptions:
+    """flip_tta: fuse with the mirrored prediction; boundary, depth: the benchmarks' options; max_frames: the first N
+    frames only; batch_size: frames per forward pass; loader_workers: DataLoader processes; metric_workers: metric
+    processes (0: in this process, after each batch); amp: autocast on CUDA ("none", "bf16", "fp16"); pictures:
+    frames kept for the predictions picture."""
+
     flip_tta: bool = False
     boundary: BoundaryEvalOptions = field(default_factory=BoundaryEvalOptions)
     depth: DepthEvalOptions = field(default_factory=lambda: DEPTH_PRESETS["hypersim"])
     max_frames: int | None = None
+    batch_size: int = 1
+    loader_workers: int = 0
+    metric_workers: int = 0
+    amp: Amp = "none"
+    pictures: int = 3
+
+
+@dataclass(frozen=True)
+class FramePicture:
+    """What the predictions picture shows of one frame (host arrays, (H, W) unless said)."""
+
+    name: str
+    rgb: np.ndarray  # uint8 (H, W, 3)
+    gt_boundary: np.ndarray
+    probability: np.ndarray
+    gt_depth_du: np.ndarray
+    valid: np.ndarray
+    pred_depth_du: np.ndarray
 
 
 @dataclass(frozen=True)
 class EvalResult:
+    """metrics: every evaluator's numbers (`depth/...`, `boundary/...`); depth: the depth means; boundary: curve,
+    per-image rows; depth_rows: per-image depth metrics; names: frames in order; seconds: wall time."""
+
+    metrics: dict[str, float]
     depth: dict[str, float]
     boundary: BoundaryEvaluation
     depth_rows: list[dict]
     names: list[str]
+    pictures: list[FramePicture]
+    seconds: float
 
     def summary(self) -> dict[str, float]:
-        """The headline numbers: depth metrics, ODS/OIS/AP/R50 and the best fixed-threshold F."""
-        result = self.boundary.boundary
-        out = {f"depth/{k}": float(v) for k, v in self.depth.items()}
-        out.update({"boundary/ods_f": result.ods.f_measure, "boundary/ois_f": result.ois_f,
-                    "boundary/ap": result.ap, "boundary/r50": result.r50})
-        return out
+        """The headline numbers: depth metrics, ODS/OIS/AP/R50."""
+        return dict(self.metrics)
 
 
-def evaluate_model(model: nn.Module, dataset: ObHypersimDataset, *, device: torch.device, depth_unit_m: float,
+def eval_loader(dataset: Dataset, *, batch_size: int, workers: int, device: torch.device,
+                persistent: bool = False) -> DataLoader:
+    """Frames in order, `batch_size` at a time (a batch holds frames of one size: see `collate_by_size`). The loader
+    has its own generator, so that evaluating never moves the global RNG (training's drop-path draws from it)."""
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
+                      pin_memory=device.type == "cuda", persistent_workers=persistent and workers > 0,
+                      collate_fn=collate_by_size, worker_init_fn=one_thread, generator=torch.Generator())
+
+
+def collate_by_size(samples: Sequence[Sample]) -> list[Sample]:
+    """Consecutive samples of one image size collated together: a list of batches (one when all sizes agree)."""
+    groups: list[list[Sample]] = []
+    for sample in samples:
+        if groups and groups[-1][0].image.shape == sample.image.shape:
+            groups[-1].append(sample)
+        else:
+            groups.append([sample])
+    return [default_collate(group) for group in groups]
+
+
+def one_thread(_: int) -> None:
+    """DataLoader worker start: one intra-op thread (loading is numpy; cores go to the model)."""
+    torch.set_num_threads(1)
+
+
+def batches(loader: DataLoader) -> Iterator[Sample]:
+    """The batches of an `eval_loader` (each of its items is a list of one-size batches)."""
+    for group in loader:
+        yield from group
+
+
+def evaluate_model(model: nn.Module, dataset: Dataset, *, device: torch.device, depth_unit_m: float,
                    options: EvalOptions | None = None, progress: bool = False) -> EvalResult:
-    """Predict every frame of `dataset` (one at a time, full size) and score it."""
+    """Predict every frame of `dataset` (full size) and score it with the exact benchmarks; the model is left in its
+    previous train/eval mode."""
     options = EvalOptions() if options is None else options
-    boundary, depth = BoundaryEvaluator(options.boundary), DepthEvaluator(options.depth)
+    started = time.perf_counter()
+    if options.max_frames is not None:
+        dataset = Subset(dataset, range(min(len(dataset), options.max_frames)))
+    boundary = BoundaryBenchmark(options.boundary)
+    depth = DepthBenchmark(options.depth, depth_unit_m)
+    evaluators = Evaluators([boundary, depth])
+    loader = eval_loader(dataset, batch_size=options.batch_size, workers=options.loader_workers, device=device)
+    names, pictures = [], []
     was_training = model.training
     model.eval()
-    count = len(dataset) if options.max_frames is None else min(len(dataset), options.max_frames)
-    names = []
-    for position in tqdm(range(count), disable=not progress, unit="frame", desc="evaluate"):
-        sample = dataset[position]
-        record = dataset.records[position]
-        name = f"{record.scene}/{record.camera}/{record.frame:04d}"
-        pred_depth, probability = predict_tensor(model, sample.image[None].to(device), flip_tta=options.flip_tta)
-        valid = sample.valid[0].numpy()
-        gt_boundary = sample.boundary[0].numpy() > 0.5
-        boundary.process(name, probability[0, 0].float().cpu().numpy(), gt_boundary)
-        depth.process(name, pred_depth[0, 0].float().cpu().numpy(), sample.depth[0].numpy(), valid_mask=valid)
-        names.append(name)
+    with MetricPool(options.metric_workers) as pool, tqdm(total=len(dataset), disable=not progress, unit="frame",
+                                                          desc="evaluate") as bar:
+        in_flight: deque = deque()
+        for batch, host in one_behind(batches(loader), lambda b: _start(model, b, device, options)):
+            for i, frame in enumerate(frames_of(batch, *host.wait())):
+                names.append(frame.name)
+                if len(pictures) < options.pictures:
+                    pictures.append(picture_of(batch.image[i], frame))
+                in_flight.append((frame.name, pool.submit(evaluators.job, frame)))
+            while len(in_flight) > 2 * max(options.metric_workers, 1) + options.batch_size:
+                evaluators.add(*_result(in_flight.popleft()))  # back-pressure: bounded memory
+            bar.update(len(batch.name))
+        while in_flight:
+            evaluators.add(*_result(in_flight.popleft()))
     model.train(was_training)
-    depth_metrics = depth.evaluate()
-    if "rmse" in depth_metrics:
-        depth_metrics["rmse_m"] = depth_metrics["rmse"] * depth_unit_m
-    return EvalResult(depth_metrics, boundary.evaluate(), depth.rows, names)
+    return EvalResult(evaluators.results(), depth.means(), boundary.evaluation(), depth.rows, names, pictures,
+                      time.perf_counter() - started)
 
 
-def write_evaluation(result: EvalResult, out_dir: Path, extra: dict | None = None) -> list[Path]:
-    """metrics.json, per_image.csv (boundary and depth per frame) and pr_curve.png under `out_dir`."""
-    import json
+def _start(model: nn.Module, batch: Sample, device: torch.device, options: EvalOptions):
+    prediction = predict_batch(model, batch.image.to(device, non_blocking=True), flip_tta=options.flip_tta,
+                               amp=options.amp)
+    return copy_to_host(prediction.depth, prediction.probability)
 
-    from obtoolkit.fileio import atomic_write_text
+
+def frames_of(batch: Sample, depth: torch.Tensor, probability: torch.Tensor) -> Iterator[FrameArrays]:
+    """The frames of a host batch with their predictions (depth, probability: host (B, 1, H, W))."""
+    for i, name in enumerate(batch.name):
+        yield FrameArrays(name=name, pred_depth_du=depth[i, 0].numpy(), probability=probability[i, 0].numpy(),
+                          gt_depth_du=batch.depth[i, 0].numpy(), valid=batch.valid[i, 0].numpy(),
+                          gt_boundary=batch.boundary[i, 0].numpy() > 0.5)
+
+
+def _result(entry) -> tuple:
+    name, pending = entry
+    return name, pending.get()
+
+
+def picture_of(image: torch.Tensor, frame: FrameArrays) -> FramePicture:
+    """What the predictions picture shows of `frame` (image: its normalised (3, H, W) input)."""
+    return FramePicture(frame.name, denormalize_image(image.numpy()), frame.gt_boundary, frame.probability,
+                        frame.gt_depth_du, frame.valid, frame.pred_depth_du)
+
+
+def prediction_sheet(pictures: Sequence[FramePicture], *, max_width_px: int = 512) -> np.ndarray:
+    """A contact sheet, one row per frame: RGB, ground-truth OB, predicted OB probability, ground-truth and predicted
+    depth (one colour scale per frame: its largest valid ground-truth depth); tiles subsampled to at most
+    `max_width_px` pixels wide."""
+    from obtoolkit.viz import contact_sheet, depth_to_rgb, gray_to_rgb
+
+    tiles = []
+    for picture in pictures:
+        step = -(-picture.rgb.shape[1] // max_width_px)
+        arrays = (getattr(picture, f.name) for f in dataclasses.fields(picture)[1:])  # astuple would copy them
+        p = FramePicture(picture.name, *(a[::step, ::step] for a in arrays))
+        scale = float(p.gt_depth_du[p.valid].max()) if p.valid.any() else float(np.nanmax(p.pred_depth_du))
+        tiles += [(p.name, p.rgb), ("ground-truth OB", gray_to_rgb(p.gt_boundary.astype(np.float32))),
+                  ("predicted OB probability", gray_to_rgb(p.probability)),
+                  ("ground-truth depth", depth_to_rgb(p.gt_depth_du, p.valid, vmax=scale)),
+                  ("predicted depth", depth_to_rgb(p.pred_depth_du, None, vmax=scale))]
+    return contact_sheet(tiles, columns=5)
+
+
+def write_boundary_reports(out_dir: Path, evaluation: BoundaryEvaluation, extra: dict) -> list[Path]:
+    """metrics.json (the boundary numbers and curve, plus `extra`), per_image.csv and pr_curve.png under `out_dir`."""
     from obtoolkit.metrics.report import plot_pr_curve, write_metrics_json, write_per_image_csv
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_metrics_json(out_dir / "metrics.json", result.boundary,
-                       extra={**(extra or {}), "depth": result.depth, "summary": result.summary()})
-    write_per_image_csv(out_dir / "per_image.csv", result.boundary.per_image)
-    atomic_write_text(out_dir / "per_image_depth.json", json.dumps(result.depth_rows, indent=1, default=float))
-    curve = result.boundary.boundary
+    write_metrics_json(out_dir / "metrics.json", evaluation, extra=extra)
+    write_per_image_csv(out_dir / "per_image.csv", evaluation.per_image)
+    curve = evaluation.boundary
     plot_pr_curve(out_dir / "pr_curve.png", {"model": curve.curve}, {"model": (curve.ods.recall, curve.ods.precision)})
-    return [out_dir / n for n in ("metrics.json", "per_image.csv", "per_image_depth.json", "pr_curve.png")]
+    return [out_dir / n for n in ("metrics.json", "per_image.csv", "pr_curve.png")]
+
+
+def write_evaluation(result: EvalResult, out_dir: Path, extra: dict | None = None) -> list[Path]:
+    """metrics.json, per_image.csv (boundary), per_image_depth.json, pr_curve.png and, when frames were kept for
+    it, predictions.png under `out_dir`."""
+    from obtoolkit.fileio import atomic_write_text
+    from obtoolkit.viz import save_png
+
+    extra = {**(extra or {}), "depth": result.depth, "summary": result.summary(), "seconds": result.seconds}
+    written = write_boundary_reports(out_dir, result.boundary, extra)
+    atomic_write_text(Path(out_dir) / "per_image_depth.json", json.dumps(result.depth_rows, indent=1, default=float))
+    written.insert(2, Path(out_dir) / "per_image_depth.json")
+    if result.pictures:
+        written.append(save_png(Path(out_dir) / "predictions.png", prediction_sheet(result.pictures)))
+    return written

@@ -32,13 +32,15 @@ class SILogLoss(nn.Module):
         self.weight = weight
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, valid_mask: torch.Tensor) -> torch.Tensor:
-        """pred, target float (B, 1, H, W) depth in network units; valid_mask bool (B, 1, H, W)."""
+        """pred, target float (B, 1, H, W) depth in network units; valid_mask bool (B, 1, H, W). Masked sums, not
+        boolean indexing: nothing here waits for the device. A batch without valid pixels gives 0."""
         valid = valid_mask & (target > 0)
-        if not valid.any():
-            return pred.sum() * 0.0
-        d = torch.log(_at_least_fp32(pred[valid]).clamp_min(1e-8)) - torch.log(_at_least_fp32(target[valid]))
-        value = (d.pow(2).mean() - self.variance_focus * d.mean().pow(2)).clamp_min(1e-13)
-        return self.weight * torch.sqrt(value)
+        count = valid.sum()
+        pred, target = _at_least_fp32(pred), _at_least_fp32(target)
+        d = torch.where(valid, torch.log(pred.clamp_min(1e-8)) - torch.log(torch.where(valid, target, 1.0)), 0.0)
+        n = count.clamp_min(1).to(d.dtype)
+        value = ((d * d).sum() / n - self.variance_focus * (d.sum() / n).pow(2)).clamp_min(1e-13)
+        return torch.where(count > 0, self.weight * torch.sqrt(value), pred.sum() * 0.0)
 
 
 def class_balanced_bce(logits: torch.Tensor, target: torch.Tensor, negative_scale: float,

@@ -9,10 +9,10 @@ and with `save_raw`:
     NAME_boundary.npy    float32 (H, W) boundary probability in [0, 1]
 
 Images are run at their own size (any size works), normalised like the training data (RGB / 255, ImageNet mean
-and std). With flip TTA the prediction of the mirrored image is mirrored back and fused as in the official
-evaluation: boundary probabilities are averaged; depths are averaged except near the left and right borders
-(the outer 5 % to 10 % of the width), where a linear ramp hands over to the prediction that saw that border
-un-mirrored.
+and std: `training.augment.normalize_image`), through `training.inference` as `obh evaluate` runs them. With flip TTA
+the prediction of the mirrored image is mirrored back and fused as in the official evaluation: boundary
+probabilities are averaged; depths are averaged except near the left and right borders (the outer 5 % to 10 % of
+the width), where a linear ramp hands over to the prediction that saw that border un-mirrored.
 """
 
 from __future__ import annotations
@@ -20,19 +20,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from PIL import Image
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.fileio import atomic_path
+from training.augment import normalize_image
 from training.checkpoints import load_model_checkpoint
 from training.colorize import colorize, overlay_boundary
+from training.evaluate import batches, eval_loader
+from training.inference import Amp, copy_to_host, one_behind, predict_batch
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
 
@@ -72,41 +75,6 @@ def read_image_rgb(path: Path) -> np.ndarray:
         raise FormatError(path, "a readable image", str(error)) from error
 
 
-def image_to_tensor(rgb_hwc: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 RGB (H, W, 3) -> float32 (1, 3, H, W), divided by 255 and ImageNet-normalised."""
-    x = torch.from_numpy(np.require(rgb_hwc, requirements=("C", "W"))).to(device=device, dtype=torch.float32)
-    x = x.permute(2, 0, 1).unsqueeze(0) / 255.0
-    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
-    return (x - mean) / std
-
-
-def fuse_flipped_depth(depth: torch.Tensor, depth_flipped_back: torch.Tensor) -> torch.Tensor:
-    """The official flip-TTA depth fusion (NeWCRFs' `post_process_depth`), for (B, 1, H, W) tensors.
-
-    Mean of the two, except near the borders: on the left 5 % the mirrored-back prediction is used, on the right
-    5 % the plain one, with linear ramps to the mean between 5 % and 10 % of the width.
-    """
-    width = depth.shape[-1]
-    xs = torch.linspace(0.0, 1.0, width, device=depth.device, dtype=depth.dtype)
-    left = 1.0 - torch.clamp(20.0 * (xs - 0.05), 0.0, 1.0)  # 1 on the left border, 0 from 10 % on
-    right = torch.flip(left, dims=[0])
-    mean = 0.5 * (depth + depth_flipped_back)
-    return right * depth + left * depth_flipped_back + (1.0 - left - right) * mean
-
-
-@torch.no_grad()
-def predict_tensor(model: torch.nn.Module, image: torch.Tensor, *, flip_tta: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Depth (network units) and final boundary probability, both (B, 1, H, W), for a normalised batch."""
-    out = model(image)
-    depth, probability = out.depth, torch.sigmoid(out.boundary_logits[-1])
-    if flip_tta:
-        flipped = model(torch.flip(image, dims=[-1]))
-        depth = fuse_flipped_depth(depth, torch.flip(flipped.depth, dims=[-1]))
-        probability = 0.5 * (probability + torch.sigmoid(torch.flip(flipped.boundary_logits[-1], dims=[-1])))
-    return depth, probability
-
-
 def _save_png(path: Path, array: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         Image.fromarray(array).save(tmp, format="PNG")
@@ -143,29 +111,65 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+class ImageSample(NamedTuple):
+    """name: the file's stem; image: float32 (3, H, W) normalised; rgb: uint8 (H, W, 3) as read."""
+
+    name: str
+    image: torch.Tensor
+    rgb: torch.Tensor
+
+
+class ImageFiles(Dataset):
+    """Images read from files and normalised like the training data (`normalize_image`), with their names."""
+
+    def __init__(self, paths: Sequence[Path]):
+        self.paths = list(paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> ImageSample:
+        rgb = read_image_rgb(self.paths[index])
+        image = torch.from_numpy(normalize_image(rgb.astype(np.float32)))
+        return ImageSample(self.paths[index].stem, image, torch.from_numpy(rgb))
+
+
 def predict_images(model: torch.nn.Module, depth_unit_m: float, images: Sequence[Path], out_dir: Path, *,
-                   flip_tta: bool = False, save_raw: bool = False, progress: bool = True) -> list[Path]:
-    """Run `model` (in eval mode, on its own device) on every image and write the results into `out_dir`."""
+                   flip_tta: bool = False, save_raw: bool = False, progress: bool = True, batch_size: int = 1,
+                   workers: int = 0, amp: Amp = "none") -> list[Path]:
+    """Run `model` (in eval mode, on its own device) on every image and write the results into `out_dir`.
+
+    Images are read by `workers` DataLoader processes and predicted `batch_size` at a time (a batch holds images
+    of one size).
+    """
     model.eval()
     device = next(model.parameters()).device
+    loader = eval_loader(ImageFiles(images), batch_size=batch_size, workers=workers, device=device)
     written = []
-    for path in tqdm(images, desc="predict", unit="image", disable=not progress):
-        rgb = read_image_rgb(path)
-        depth, probability = predict_tensor(model, image_to_tensor(rgb, device), flip_tta=flip_tta)
-        prediction = Prediction(
-            depth_m=(depth[0, 0].float().cpu().numpy() * depth_unit_m).astype(np.float32),
-            boundary_probability=probability[0, 0].float().cpu().numpy().astype(np.float32),
-        )
-        written += write_prediction(out_dir, path.stem, rgb, prediction, save_raw=save_raw)
+    with tqdm(total=len(images), desc="predict", unit="image", disable=not progress) as bar:
+        for batch, host in one_behind(batches(loader), lambda b: _start(model, b, device, flip_tta, amp)):
+            depth, probability = host.wait()
+            for i, name in enumerate(batch.name):
+                prediction = Prediction(depth_m=depth[i, 0].numpy() * np.float32(depth_unit_m),
+                                        boundary_probability=probability[i, 0].numpy())
+                written += write_prediction(out_dir, name, batch.rgb[i].numpy(), prediction, save_raw=save_raw)
+            bar.update(len(batch.name))
     return written
 
 
+def _start(model: torch.nn.Module, batch: ImageSample, device: torch.device, flip_tta: bool, amp: Amp):
+    prediction = predict_batch(model, batch.image.to(device, non_blocking=True), flip_tta=flip_tta, amp=amp)
+    return copy_to_host(prediction.depth, prediction.probability)
+
+
 def run_predict(checkpoint: str | Path, inputs: str | Path, out_dir: str | Path, *, flip_tta: bool = False,
-                save_raw: bool = False, device: str = "auto", progress: bool = True) -> list[Path]:
-    """Load one of our checkpoints and predict every image of `inputs` (a file or a folder) into `out_dir`."""
+                save_raw: bool = False, device: str = "auto", progress: bool = True, batch_size: int = 1,
+                workers: int = 0, amp: Amp = "none") -> list[Path]:
+    """Load one of our checkpoints (or exported models) and predict every image of `inputs` (a file or a folder)
+    into `out_dir`."""
     images = find_images(inputs)
     model, info = load_model_checkpoint(checkpoint, map_location=resolve_device(device))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return predict_images(model, info.depth_unit_m, images, out_dir, flip_tta=flip_tta, save_raw=save_raw,
-                          progress=progress)
+                          progress=progress, batch_size=batch_size, workers=workers, amp=amp)

@@ -1,9 +1,15 @@
-"""`obh train`: the MoDOT recipe as one readable loop (setup, train, validate, save), resumable and distributed.
+"""`obh train`: the MoDOT recipe as one object (setup, train, validate, save), resumable and distributed.
 
 A run lives in `<run_dir>/<name>/`: the resolved config, provenance (package version, git commit), `log.jsonl`
-(and TensorBoard), `checkpoints/last.pt` plus the latest numbered ones, and `val/` reports. A checkpoint holds all that
-resuming needs (model, optimizer, scheduler, scaler, step, RNG states, config), so rerunning the same command continues
-exactly where the last checkpoint left off; on CPU in deterministic mode the loss trace is the uninterrupted one's.
+(and TensorBoard), `checkpoints/last.pt` (a hard link to the newest numbered one) plus the latest numbered ones, and
+`val/` reports. A checkpoint holds all that resuming needs (model, optimizer, scheduler, scaler, step, counters, RNG
+states, config), so rerunning the same command continues exactly where the last checkpoint left off; on CPU in
+deterministic mode the parameters are bit-identical to an uninterrupted run's.
+
+The device is never waited for between log steps: batches arrive from loader workers that live for the whole run
+(pinned memory, asynchronous copies), the finite-loss check and the counters stay on the device, and a step with a
+non-finite loss or gradients is skipped by the fused optimizer itself. Validation reads the device once
+(`training.validation`); the exact boundary benchmark never runs in the loop.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -22,25 +29,38 @@ from tqdm import tqdm
 
 from obtoolkit.config import dump_yaml, to_mapping
 from obtoolkit.errors import ConfigError
-from obtoolkit.fileio import atomic_path, atomic_write_text
-from obtoolkit.metrics import DEPTH_PRESETS
+from obtoolkit.fileio import atomic_write_text
+from obtoolkit.metrics import BoundaryEvalOptions
 from obtoolkit.provenance import git_sha, package_version
 from training import distributed
-from training.augment import AugmentConfig
-from training.checkpoints import CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, read_model_checkpoint
+from training.build import (
+    build_loss,
+    build_model,
+    build_optimizer,
+    build_scheduler,
+    data_config,
+    depth_eval_options,
+    validation_dataset,
+)
+from training.checkpoints import link_checkpoint, read_resume_checkpoint, write_checkpoint
 from training.config import TrainConfig
-from training.data import DataConfig, ObHypersimDataset, Sample
-from training.evaluate import EvalOptions, evaluate_model, write_evaluation
-from training.losses import OBDCL, BoundaryLoss, ModotLoss, SILogLoss
-from training.models import build_modot, get_variant
+from training.data import ObHypersimDataset, Sample
+from training.evaluate import one_thread
+from training.inference import autocast
 from training.run_log import RunLog
 from training.sampler import EpochSampler
+from training.threads import ThreadGovernor, default_threads
+from training.validation import Validator
 
 LAST = "last.pt"
 
 
 @dataclasses.dataclass
 class TrainState:
+    """What the trainer counts (saved in checkpoints): optimizer steps taken, losses that were not finite (in all,
+    and in a row now), updates skipped for non-finite gradients with a finite loss (fp16 overflow), and data
+    samples replaced by the next good one."""
+
     step: int = 0
     nonfinite_total: int = 0
     nonfinite_streak: int = 0
@@ -48,89 +68,290 @@ class TrainState:
     skipped_samples: int = 0
 
 
-def poly_lr_factor(step: int, total_steps: int, power: float, end_ratio: float) -> float:
-    """Polynomial decay from 1 to end_ratio over total_steps (then flat): the recipe's schedule, as a factor."""
-    progress = min(step, total_steps) / max(total_steps, 1)
-    return (1.0 - end_ratio) * (1.0 - progress) ** power + end_ratio
+class DeviceCounters:
+    """The per-step counters of `TrainState`, kept on the device between log steps (read once per log step)."""
+
+    def __init__(self, state: TrainState, device: torch.device):
+        def tensor(value: int) -> torch.Tensor:
+            return torch.tensor(value, dtype=torch.int64, device=device)
+
+        self.nonfinite_total, self.overflow_total = tensor(state.nonfinite_total), tensor(state.overflow_total)
+        self.streak, self.worst_streak = tensor(state.nonfinite_streak), tensor(state.nonfinite_streak)
+
+    def update(self, loss_bad: torch.Tensor, grads_bad: torch.Tensor) -> None:
+        """One step: loss_bad, grads_bad are bool scalars on the device."""
+        self.nonfinite_total += loss_bad
+        self.overflow_total += grads_bad & ~loss_bad
+        self.streak = (self.streak + 1) * loss_bad
+        self.worst_streak = torch.maximum(self.worst_streak, self.streak)
 
 
-# ---------------------------------------------------------------------------------------------------------- building
+class TrainRecipe:
+    """The MoDOT training recipe: `setup()`, then `train()` (which validates and saves on schedule), `cleanup()`.
+
+    Its state lives on the object: the distributed context, data, model, loss, optimizer, scheduler, scaler, the
+    counters (`state`), the run log and the validator.
+    """
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.run_dir = config.output_dir
+        self.validator: Validator | None = None
+        self.log: RunLog | None = None
+
+    # ------------------------------------------------------------------------------------------------------ setup
+
+    def setup(self) -> None:
+        config, runtime = self.config, self.config.runtime
+        self.dist = distributed.setup(runtime.device)
+        self.device = self.dist.device
+        torch.manual_seed(runtime.seed)
+        local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        self.governor = ThreadGovernor(runtime.threads or default_threads(local_processes),
+                                       adapt=runtime.adapt_threads and not runtime.deterministic)
+        if runtime.deterministic:
+            torch.use_deterministic_algorithms(True)
+        self.train_set = ObHypersimDataset(data_config(config, train=True), seed=runtime.seed)
+        self.sampler = EpochSampler(len(self.train_set), config.schedule.batch_size, seed=runtime.seed,
+                                    rank=self.dist.rank, world_size=self.dist.world_size)
+        self.model = build_model(config).to(self.device)
+        if runtime.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.loss_fn = build_loss(config)
+        self.optimizer = build_optimizer(self.model, config)
+        self.scheduler = build_scheduler(self.optimizer, config)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=runtime.amp == "fp16" and self.device.type == "cuda")
+        self.state, changes = TrainState(), []
+        last = self.run_dir / "checkpoints" / LAST
+        if last.is_file():
+            changes = self.load_checkpoint(last)
+        if self.dist.is_main:  # after the checkpoint check: a refused resume leaves the run's files as they were
+            _write_run_files(self.run_dir, config)
+        distributed.barrier(self.dist)
+        self._wrap_distributed()
+        self.log = RunLog(self.run_dir, enabled=self.dist.is_main, tensorboard=runtime.tensorboard,
+                          wandb_project=runtime.wandb_project, config=to_mapping(config))
+        self._setup_validation()
+        self.loader = self._train_loader()
+        if self.dist.is_main:
+            self.log.write("start", self.state.step, {
+                "world_size": self.dist.world_size, "device": str(self.device), "threads": self.governor.threads,
+                "train_frames": len(self.train_set), "resumed": self.state.step > 0,
+                "changed_since_checkpoint": "; ".join(changes)})
+            if changes:
+                tqdm.write(f"resuming {last} at step {self.state.step} with changed settings: {'; '.join(changes)}")
+
+    def _wrap_distributed(self) -> None:
+        if not self.dist.enabled:
+            return
+        if self.config.runtime.sync_batchnorm and self.device.type == "cuda":
+            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+        elif self.config.runtime.sync_batchnorm and self.dist.is_main:
+            tqdm.write("runtime.sync_batchnorm: SyncBatchNorm needs CUDA; BatchNorm stays per process on the CPU")
+        device_ids = [self.dist.local_rank] if self.device.type == "cuda" else None
+        self.model = DistributedDataParallel(self.model, device_ids=device_ids)
+
+    def _setup_validation(self) -> None:
+        """The validator (main process only), or the reason there is none (no validation frames)."""
+        self.no_validation = None
+        if not self.dist.is_main:
+            return
+        try:
+            dataset = validation_dataset(self.config)
+        except ValueError as error:  # no validation frames in this manifest
+            self.no_validation = str(error)
+            return
+        self.validator = Validator(
+            dataset, section=self.config.validation, device=self.device, amp=self.config.runtime.amp,
+            depth=depth_eval_options(self.config), boundary=BoundaryEvalOptions(),
+            depth_unit_m=self.config.data.depth_scale, out_dir=self.run_dir / "val", log=self.log,
+            governor=self.governor)
+
+    def _train_loader(self) -> DataLoader:
+        """One loader for the whole run, starting at the resume position: its workers start once and prefetch
+        across epochs. It has its own generator: starting it must not move the global RNG that drop-path uses."""
+        self.sampler.set_position(*divmod(self.state.step, self.sampler.batches_per_epoch))
+        workers = self.config.data.num_workers
+        return DataLoader(self.train_set, batch_size=self.config.schedule.batch_size, sampler=self.sampler,
+                          drop_last=True, num_workers=workers, worker_init_fn=one_thread,
+                          pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
+                          generator=torch.Generator().manual_seed(self.config.runtime.seed))
+
+    # ------------------------------------------------------------------------------------------------------ train
+
+    def train(self) -> None:
+        """Steps until `schedule.max_steps`, logging, validating and saving on schedule; then the end records."""
+        schedule = self.config.schedule
+        counters = DeviceCounters(self.state, self.device)
+        bar = tqdm(total=schedule.max_steps, initial=self.state.step, unit="step", desc="train",
+                   disable=not (self.config.runtime.progress and self.dist.is_main))
+        window = (time.perf_counter(), self.state.step)
+        batches = iter(self.loader)
+        self.governor.poll()  # measured over the set-up: the first steps already run on the free cores
+        while self.state.step < schedule.max_steps:
+            batch = next(batches)
+            self.state.skipped_samples += int(batch.skipped.sum())  # a CPU tensor: no device synchronisation
+            total, terms, grad_norm = self._step(batch.tensors_to(self.device), counters)
+            self.state.step += 1
+            bar.update(1)
+            self.governor.poll()
+            step = self.state.step
+            last = step == schedule.max_steps
+            if step % schedule.log_every == 0 or last:
+                window = self._log_step(total, terms, grad_norm, counters, window, bar)
+            if step % schedule.val_every == 0 or last:
+                self.validate()
+            if step % schedule.checkpoint_every == 0 or last:
+                self.save_checkpoint(counters)
+        bar.close()
+        if self.validator is not None:
+            self.validator.finish(self._unwrapped(), self.state.step)
+        self._end_records()
+
+    def _step(self, batch: Sample, counters: DeviceCounters) -> tuple[torch.Tensor, dict, torch.Tensor]:
+        """Forward, loss, backward and update; a non-finite loss or gradient skips the update on the device."""
+        runtime = self.config.runtime
+        images = batch.image.to(memory_format=torch.channels_last) if runtime.channels_last else batch.image
+        with autocast(self.device, runtime.amp):
+            out = self.model(images)
+        terms = self.loss_fn(out.depth, out.boundary_logits, batch.depth, batch.valid, batch.boundary,
+                             self.state.step)
+        total = sum(terms.values())
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        grad_norm = self._unscale_and_clip()
+        loss_bad, grads_bad = ~torch.isfinite(total.detach()), ~torch.isfinite(grad_norm)
+        found_inf = (loss_bad | grads_bad).float()
+        if self.dist.enabled:  # every process skips the same steps
+            torch.distributed.all_reduce(found_inf, op=torch.distributed.ReduceOp.MAX)
+        if self.scaler.is_enabled():
+            self.scaler.step(self.optimizer)  # hands its own found_inf to the fused optimizer
+            self.scaler.update()
+        else:
+            self.optimizer.found_inf, self.optimizer.grad_scale = found_inf, None  # read by fused Adam(W).step
+            self.optimizer.step()
+            del self.optimizer.found_inf, self.optimizer.grad_scale
+        self.scheduler.step()
+        counters.update(loss_bad, grads_bad)
+        return total.detach(), {k: v.detach() for k, v in terms.items()}, grad_norm
+
+    def _unscale_and_clip(self) -> torch.Tensor:
+        """The gradients' global norm (unscaled), after clipping them when the recipe says so."""
+        parameters = [p for p in self.model.parameters() if p.grad is not None]
+        if self.scaler.is_enabled():
+            self.scaler.unscale_(self.optimizer)
+        norm = torch.nn.utils.get_total_norm([p.grad for p in parameters])
+        optim = self.config.optim
+        if optim.grad_clip is not None and (self.config.runtime.amp != "none" or not optim.clip_with_amp_only):
+            torch.nn.utils.clip_grads_with_norm_(parameters, optim.grad_clip, norm)
+        return norm
+
+    def _log_step(self, total, terms, grad_norm, counters: DeviceCounters, window, bar) -> tuple[float, int]:
+        """The `train` record: one transfer from the device. Stops the run after too many non-finite losses."""
+        values = torch.stack([total.double(), *(t.double() for t in terms.values()), grad_norm.double(),
+                              *(c.double() for c in (counters.nonfinite_total, counters.overflow_total,
+                                                     counters.streak, counters.worst_streak))]).tolist()
+        loss, *term_values, norm, nonfinite, overflow, streak, worst = values
+        self.state.nonfinite_total, self.state.overflow_total = int(nonfinite), int(overflow)
+        self.state.nonfinite_streak = int(streak)
+        counters.worst_streak = counters.streak.clone()
+        step, (started, first_step) = self.state.step, window
+        rate = ((step - first_step) * self.config.schedule.batch_size * self.dist.world_size /
+                (time.perf_counter() - started))
+        self.log.write("train", step, {
+            "loss": loss, **{f"loss_{k}": v for k, v in zip(terms, term_values, strict=True)},
+            "lr": self.scheduler.get_last_lr()[0], "grad_norm": norm, "images_per_s": rate,
+            "nonfinite_total": self.state.nonfinite_total, "overflow_total": self.state.overflow_total,
+            "skipped_samples": self.state.skipped_samples, "threads": self.governor.threads})
+        bar.set_postfix(loss=f"{loss:.4f}")
+        if worst >= self.config.runtime.max_nonfinite:
+            raise RuntimeError(f"step {step}: {int(worst)} consecutive non-finite losses; stopping (lower the learning "
+                               "rate, check the data, or raise runtime.max_nonfinite)")
+        if self.validator is not None:
+            self.validator.poll()
+        return time.perf_counter(), step
+
+    # --------------------------------------------------------------------------------------------------- validate
+
+    def validate(self) -> None:
+        """The monitor on the validation subset (main process; the others wait), never the test split."""
+        if self.validator is not None:
+            self.validator.run(self._unwrapped(), self.state.step)
+        elif self.no_validation is not None:
+            self.log.write("val", self.state.step, {"skipped": self.no_validation})
+        distributed.barrier(self.dist)
+
+    # ------------------------------------------------------------------------------------------------------- save
+
+    def save_checkpoint(self, counters: DeviceCounters) -> None:
+        """checkpoints/step_N.pt with all that resuming needs, `last.pt` linked to it, older ones pruned."""
+        self.state.nonfinite_total = int(counters.nonfinite_total)
+        self.state.overflow_total = int(counters.overflow_total)
+        self.state.nonfinite_streak = int(counters.streak)
+        if self.dist.is_main:
+            folder = self.run_dir / "checkpoints"
+            config = self.config
+            resume = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                      "scaler": self.scaler.state_dict(), "train_state": dataclasses.asdict(self.state),
+                      "rng": _rng_states()}
+            numbered = write_checkpoint(
+                folder / f"step_{self.state.step:07d}.pt", self._unwrapped().state_dict(),
+                variant=config.model.variant, max_depth=config.model.max_depth, depth_unit_m=config.data.depth_scale,
+                extra={"step": self.state.step, "config": json.dumps(to_mapping(config)),
+                       "package_version": package_version()}, resume=resume)
+            link_checkpoint(numbered, folder / LAST)
+            for old in sorted(folder.glob("step_*.pt"))[: -config.schedule.keep_checkpoints]:
+                old.unlink()
+        distributed.barrier(self.dist)
+
+    def load_checkpoint(self, path: Path) -> list[str]:
+        """Restore the run from `path`; returns the settings changed since (see `config_changes`)."""
+        payload = read_resume_checkpoint(path)
+        changes = config_changes(path, payload, self.config)
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        self.scaler.load_state_dict(payload["scaler"])
+        torch.set_rng_state(payload["rng"]["torch"])
+        if "cuda" in payload["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
+        self.state = TrainState(**payload["train_state"])
+        return changes
+
+    # -------------------------------------------------------------------------------------------------------- end
+
+    def _end_records(self) -> None:
+        digest = parameter_digest(self.model)
+        self.log.write("end", self.state.step, {"rank": self.dist.rank, "parameters": digest,
+                                                "nonfinite": self.state.nonfinite_total,
+                                                "thread_changes": self.governor.changes})
+        if self.dist.enabled:  # every process records its parameter digest: they must agree
+            gathered = [None] * self.dist.world_size
+            torch.distributed.all_gather_object(gathered, digest)
+            self.log.write("ranks", self.state.step, {"digests": ",".join(gathered), "agree": len(set(gathered)) == 1})
+
+    def cleanup(self) -> None:
+        """Stop background workers, close the log, leave the process group (also after an error)."""
+        if self.validator is not None:
+            self.validator.close()
+        if self.log is not None:
+            self.log.close()
+        if hasattr(self, "dist"):
+            distributed.teardown(self.dist)
+
+    def _unwrapped(self) -> nn.Module:
+        return _unwrap(self.model)
 
 
-def data_config(config: TrainConfig, *, train: bool) -> DataConfig:
-    section = config.data
-    augment = AugmentConfig(crop_hw=section.crop_hw, hflip=section.hflip, photometric=section.photometric) \
-        if train else None
-    return DataConfig(
-        root=section.root, manifest=section.manifest, split=section.train_split if train else section.val_split,
-        split_list=section.train_list if train else section.val_list, depth=section.depth,
-        depth_scale=section.depth_scale, target=section.target, camera_csv=section.camera_csv,
-        on_error=section.on_error, augment=augment,
-    )
-
-
-def build_model(config: TrainConfig) -> nn.Module:
-    """The configured variant, with ImageNet encoder weights, or (SSR) the stage-1 checkpoint under it."""
-    options = {} if config.model.drop_path is None else {"drop_path_rate": config.model.drop_path}
-    variant = get_variant(config.model.variant)
-    if not variant.ssr:
-        return build_modot(variant.name, max_depth=config.model.max_depth, encoder_weights=config.model.pretrained,
-                           **options)
-    if config.model.stage1 is None:
-        raise ValueError(f"{variant.name} refines a trained stage 1: set model.stage1 to its checkpoint")
-    model = build_modot(variant.name, max_depth=config.model.max_depth)
-    payload = read_model_checkpoint(config.model.stage1)
+def train(config: TrainConfig) -> Path:
+    """Train (or resume) the configured run; returns its folder."""
+    recipe = TrainRecipe(config)
     try:
-        model.stage1.load_state_dict(payload["model"])
-    except RuntimeError as error:
-        raise ValueError(f"{config.model.stage1}: not a stage-1 checkpoint of {variant.name}: {error}") from error
-    return model
-
-
-def build_loss(config: TrainConfig, ssr: bool) -> ModotLoss:
-    section = config.loss
-    obdcl = None
-    if section.obdcl:
-        obdcl = OBDCL(disc_weight=section.obdcl_weight, smooth_weight=section.obdcl_smooth_weight,
-                      start_step=section.obdcl_start_step, margin=section.obdcl_margin,
-                      combine=section.obdcl_combine, padding=section.obdcl_padding)
-    boundary = BoundaryLoss(section.boundary_map_weights, section.negative_scale, section.boundary_weight,
-                            mask_invalid=section.boundary_mask_invalid)
-    del ssr  # SSR has one OB map: BoundaryLoss weighs a single map with 1, as the official code
-    return ModotLoss(SILogLoss(section.variance_focus, section.depth_weight), boundary, obdcl)
-
-
-def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    section = config.optim
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    kind = torch.optim.AdamW if section.optimizer == "adamw" else torch.optim.Adam
-    return kind(parameters, lr=section.lr, betas=section.betas, eps=section.eps, weight_decay=section.weight_decay)
-
-
-# ------------------------------------------------------------------------------------------------------- checkpoints
-
-
-def save_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, scaler, state: TrainState,
-                    config: TrainConfig) -> Path:
-    """Everything resuming needs, in our model-checkpoint format (loadable by `load_model_checkpoint`)."""
-    payload = {
-        "format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_FORMAT_VERSION,
-        "variant": config.model.variant, "max_depth": float(config.model.max_depth),
-        "depth_unit_m": float(config.data.depth_scale), "model": _unwrap(model).state_dict(),
-        "extra": {"step": state.step, "config": json.dumps(to_mapping(config)), "package_version": package_version()},
-        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-        "train_state": dataclasses.asdict(state), "rng": _rng_states(),
-    }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return path
-
-
-def _rng_states() -> dict:
-    states = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
+        recipe.setup()
+        recipe.train()
+    finally:
+        recipe.cleanup()
+    return recipe.run_dir
 
 
 def config_changes(path: Path, payload: dict, config: TrainConfig) -> list[str]:
@@ -151,25 +372,6 @@ def config_changes(path: Path, payload: dict, config: TrainConfig) -> list[str]:
     return changes
 
 
-def load_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, scaler,
-                    config: TrainConfig | None = None) -> tuple[TrainState, list[str]]:
-    """Restore a run from `path`; returns its state and the settings changed since (see `config_changes`)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    changes = config_changes(path, payload, config) if config is not None else []
-    _unwrap(model).load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
-    scheduler.load_state_dict(payload["scheduler"])
-    scaler.load_state_dict(payload["scaler"])
-    torch.set_rng_state(payload["rng"]["torch"])
-    if "cuda" in payload["rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
-    return TrainState(**payload["train_state"]), changes
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if isinstance(model, DistributedDataParallel) else model
-
-
 def parameter_digest(model: nn.Module) -> str:
     """A hash of every parameter (to check that distributed processes agree). Buffers are left out: BatchNorm
     running statistics follow each process's own batches between DDP's broadcasts at the start of each forward."""
@@ -180,175 +382,15 @@ def parameter_digest(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
-# ---------------------------------------------------------------------------------------------------------- the run
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
-def train(config: TrainConfig) -> Path:
-    """Train (or resume) the configured run; returns its folder."""
-    dist = distributed.setup(config.runtime.device)
-    try:
-        return _train(config, dist)
-    finally:
-        distributed.teardown(dist)
-
-
-def _train(config: TrainConfig, dist: distributed.Distributed) -> Path:
-    runtime, schedule = config.runtime, config.schedule
-    torch.manual_seed(runtime.seed)
-    if runtime.threads is not None:
-        torch.set_num_threads(runtime.threads)
-    if runtime.deterministic:
-        torch.use_deterministic_algorithms(True)
-    run_dir = config.output_dir
-
-    train_set = ObHypersimDataset(data_config(config, train=True), seed=runtime.seed)
-    sampler = EpochSampler(len(train_set), schedule.batch_size, seed=runtime.seed, rank=dist.rank,
-                           world_size=dist.world_size)
-    # The loader gets its own generator: starting an iterator draws a seed, which must not move the global RNG that
-    # drop-path uses (a resumed run starts one more iterator than an uninterrupted one).
-    loader = DataLoader(train_set, batch_size=schedule.batch_size, sampler=sampler, drop_last=True,
-                        num_workers=config.data.num_workers, worker_init_fn=_one_thread,
-                        pin_memory=dist.device.type == "cuda",
-                        generator=torch.Generator().manual_seed(runtime.seed))
-    model = build_model(config).to(dist.device)
-    if runtime.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    ssr = get_variant(config.model.variant).ssr
-    loss_fn = build_loss(config, ssr)
-    optimizer = build_optimizer(model, config)
-    total_steps = schedule.schedule_steps or schedule.max_steps
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: poly_lr_factor(
-        step, total_steps, config.optim.power, config.optim.end_lr_ratio))
-    use_fp16 = runtime.amp == "fp16" and dist.device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_fp16)
-    state, changes = TrainState(), []
-    last = run_dir / "checkpoints" / LAST
-    if last.is_file():
-        state, changes = load_checkpoint(last, model, optimizer, scheduler, scaler, config)
-    if dist.is_main:  # after the checkpoint check, so that a refused resume leaves the run's files as they were
-        _write_run_files(run_dir, config)
-    distributed.barrier(dist)
-    if dist.enabled:
-        if runtime.sync_batchnorm and dist.device.type == "cuda":
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        elif runtime.sync_batchnorm and dist.is_main:
-            tqdm.write("runtime.sync_batchnorm: SyncBatchNorm needs CUDA; BatchNorm stays per process on the CPU")
-        model = DistributedDataParallel(model, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None)
-    log = RunLog(run_dir, enabled=dist.is_main, tensorboard=runtime.tensorboard, wandb_project=runtime.wandb_project,
-                 config=to_mapping(config))
-    if dist.is_main:
-        log.write("start", state.step, {"world_size": dist.world_size, "device": str(dist.device),
-                                        "train_frames": len(train_set), "resumed": state.step > 0,
-                                        "changed_since_checkpoint": "; ".join(changes)})
-        if changes:
-            tqdm.write(f"resuming {last} at step {state.step} with changed settings: {'; '.join(changes)}")
-    _loop(config, dist, model, loss_fn, optimizer, scheduler, scaler, state, loader, sampler, train_set, log)
-    digest = parameter_digest(model)
-    log.write("end", state.step, {"rank": dist.rank, "parameters": digest, "nonfinite": state.nonfinite_total})
-    if dist.enabled:  # every process records its parameter digest: they must agree
-        gathered = [None] * dist.world_size
-        torch.distributed.all_gather_object(gathered, digest)
-        log.write("ranks", state.step, {"digests": ",".join(gathered), "agree": len(set(gathered)) == 1})
-    log.close()
-    return run_dir
-
-
-def _loop(config, dist, model, loss_fn, optimizer, scheduler, scaler, state, loader, sampler, train_set, log):
-    runtime, schedule = config.runtime, config.schedule
-    epoch, batch_in_epoch = divmod(state.step, sampler.batches_per_epoch)
-    bar = tqdm(total=schedule.max_steps, initial=state.step, unit="step", desc="train",
-               disable=not (runtime.progress and dist.is_main))
-    autocast_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(runtime.amp)
-    use_autocast = autocast_dtype is not None and dist.device.type == "cuda"
-    started = time.perf_counter()
-    while state.step < schedule.max_steps:
-        sampler.set_position(epoch, batch_in_epoch)
-        train_set.set_epoch(epoch)
-        for batch in loader:
-            batch = Sample(*(t.to(dist.device, non_blocking=True) for t in batch))
-            state.skipped_samples += int(batch.skipped.sum())
-            images = batch.image.to(memory_format=torch.channels_last) if runtime.channels_last else batch.image
-            with torch.autocast(dist.device.type, dtype=autocast_dtype or torch.float32, enabled=use_autocast):
-                out = model(images)
-            terms = loss_fn(out.depth, out.boundary_logits, batch.depth, batch.valid, batch.boundary, state.step)
-            total = sum(terms.values())
-            terms = {k: v.detach() for k, v in terms.items()}
-            grad_norm = _optimizer_step(config, dist, model, optimizer, scaler, total, state)
-            scheduler.step()
-            state.step += 1
-            bar.update(1)
-            if state.step % schedule.log_every == 0 or state.step == schedule.max_steps:
-                rate = schedule.batch_size * dist.world_size * schedule.log_every / (time.perf_counter() - started)
-                started = time.perf_counter()
-                log.write("train", state.step, {"loss": total.detach(), **{f"loss_{k}": v for k, v in terms.items()},
-                                                "lr": scheduler.get_last_lr()[0], "grad_norm": grad_norm,
-                                                "images_per_s": rate, "nonfinite_total": state.nonfinite_total,
-                                                "overflow_total": state.overflow_total,
-                                                "skipped_samples": state.skipped_samples})
-                bar.set_postfix(loss=f"{float(total.detach()):.4f}")
-            if state.step % schedule.val_every == 0 or state.step == schedule.max_steps:
-                _validate(config, dist, model, state, log)
-            if state.step % schedule.checkpoint_every == 0 or state.step == schedule.max_steps:
-                _checkpoint(config, dist, model, optimizer, scheduler, scaler, state)
-            if state.step >= schedule.max_steps:
-                break
-        epoch, batch_in_epoch = epoch + 1, 0
-    bar.close()
-
-
-def _optimizer_step(config, dist, model, optimizer, scaler, total, state: TrainState) -> float:
-    """Backward and update, or skip the batch (on every process) when the loss is not finite somewhere."""
-    optimizer.zero_grad(set_to_none=True)
-    if not distributed.all_true(bool(torch.isfinite(total.detach()).item()), dist):
-        state.nonfinite_total += 1
-        state.nonfinite_streak += 1
-        if state.nonfinite_streak >= config.runtime.max_nonfinite:
-            raise RuntimeError(f"step {state.step}: {state.nonfinite_streak} consecutive non-finite losses; stopping "
-                               "(lower the learning rate, check the data, or raise runtime.max_nonfinite)")
-        return float("nan")
-    state.nonfinite_streak = 0
-    scaler.scale(total).backward()
-    grad_norm = float("nan")
-    clip = config.optim.grad_clip
-    if clip is not None and (config.runtime.amp != "none" or not config.optim.clip_with_amp_only):
-        scaler.unscale_(optimizer)
-        parameters = [p for p in model.parameters() if p.grad is not None]
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(parameters, clip))
-    scale = scaler.get_scale() if scaler.is_enabled() else None
-    scaler.step(optimizer)
-    scaler.update()
-    if scale is not None and scaler.get_scale() < scale:
-        state.overflow_total += 1  # fp16 overflow: the scaler skipped this update
-    return grad_norm
-
-
-def _validate(config, dist, model, state, log) -> None:
-    """Metrics on the validation split (never the test split), on the main process."""
-    if dist.is_main:
-        try:
-            val_set = ObHypersimDataset(data_config(config, train=False))
-        except ValueError as error:  # no validation frames in this manifest
-            log.write("val", state.step, {"skipped": str(error)})
-        else:
-            result = evaluate_model(_unwrap(model), val_set, device=dist.device,
-                                    depth_unit_m=config.data.depth_scale,
-                                    options=EvalOptions(depth=DEPTH_PRESETS[config.data.depth_eval],
-                                                        max_frames=config.data.val_max_frames))
-            log.write("val", state.step, result.summary())
-            write_evaluation(result, config.output_dir / "val" / f"step_{state.step:07d}")
-    distributed.barrier(dist)
-
-
-def _checkpoint(config, dist, model, optimizer, scheduler, scaler, state) -> None:
-    if dist.is_main:
-        folder = config.output_dir / "checkpoints"
-        numbered = save_checkpoint(folder / f"step_{state.step:07d}.pt", model, optimizer, scheduler, scaler,
-                                   state, config)
-        with atomic_path(folder / LAST) as tmp:
-            tmp.write_bytes(numbered.read_bytes())
-        for old in sorted(folder.glob("step_*.pt"))[: -config.schedule.keep_checkpoints]:
-            old.unlink()
-    distributed.barrier(dist)
+def _rng_states() -> dict:
+    states = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
 
 
 def _write_run_files(run_dir: Path, config: TrainConfig) -> None:
@@ -356,7 +398,3 @@ def _write_run_files(run_dir: Path, config: TrainConfig) -> None:
     atomic_write_text(run_dir / "config.yaml", dump_yaml(config))
     provenance = {"package_version": package_version(), "git_sha": git_sha(), "torch": torch.__version__}
     atomic_write_text(run_dir / "provenance.json", json.dumps(provenance, indent=1) + "\n")
-
-
-def _one_thread(_: int) -> None:
-    torch.set_num_threads(1)

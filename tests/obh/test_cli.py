@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from obh.cli import main
 from obtoolkit._open3d import open3d_available
 from obtoolkit.manifest import read_manifest
+from training.run_log import read_log
 
 from ..conftest import REPO_ROOT
 
@@ -44,6 +45,37 @@ def test_synth_rejects_bad_sizes(tmp_path):
     assert result.exit_code != 0 and "frames" in result.output
 
 
+@needs_open3d
+def test_commands_end_to_end_synth_generate_train_evaluate_export_predict(tmp_path):
+    """The whole path on a few tiny frames, through the CLI as a user runs it (`obh demo` is the long version)."""
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(main, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("synth", tmp_path / "hs", "--scenes", "3", "--frames", "2", "--cameras", "1", "--width", "64", "--height",
+        "48", "--seed", "2")
+    run("generate", tmp_path / "hs", tmp_path / "ob")
+    run("train", "--config", REPO_ROOT / "configs" / "demo_cpu.yaml", f"data.root={tmp_path / 'ob'}",
+        f"run_dir={tmp_path / 'runs'}", "data.crop_hw=[48,64]", "schedule.batch_size=2", "schedule.max_steps=2",
+        "schedule.val_every=2", "schedule.checkpoint_every=2", "runtime.threads=1", "runtime.progress=false",
+        "runtime.tensorboard=false", "validation.exact_wait_s=120")
+    run_dir = tmp_path / "runs" / "demo_cpu"
+    assert [r["step"] for r in read_log(run_dir, "val_exact")] == [2]
+    assert (run_dir / "checkpoints" / "last.pt").samefile(run_dir / "checkpoints" / "step_0000002.pt")
+    output = run("export-model", run_dir, tmp_path / "model.safetensors")
+    assert "model.safetensors" in output
+    run("evaluate", tmp_path / "model.safetensors", "--root", tmp_path / "ob", "--split", "test", "--metric-workers",
+        "1", "--pictures", "1", "--out", tmp_path / "eval")
+    assert (tmp_path / "eval" / "predictions.png").is_file() and (tmp_path / "eval" / "metrics.json").is_file()
+    frame = next((tmp_path / "hs").rglob("*.tonemap.jpg"))
+    run("predict", tmp_path / "model.safetensors", frame, "--out", tmp_path / "pred", "--device", "cpu")
+    assert (tmp_path / "pred" / f"{frame.stem}_depth.png").is_file()
+
+
+@pytest.mark.slow
 @needs_open3d
 def test_demo_writes_a_contact_sheet(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--train-steps", "2"])

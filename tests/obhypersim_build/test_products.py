@@ -1,4 +1,4 @@
-"""The product table drives writing, hashing, the manifest's columns, indexing and tree validation: a product
+"""The product table drives writing, hashing, the manifest's columns, indexing, tree validation and export: a product
 added to it (with its computation) goes through all of them; and one statistics function serves generated and
 indexed manifests."""
 
@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import ndimage
 
+from obhypersim_build.export import ExportSettings, plan_export
 from obhypersim_build.manifest_tools import index_release
 from obhypersim_build.run import generate
 from obhypersim_build.validate_tree import validate_tree
@@ -46,6 +47,8 @@ def test_an_added_product_is_written_hashed_indexed_and_validated(layered_tree, 
     indexed_row = indexed[(indexed["scene"] == FRAME.scene) & (indexed["frame"] == 1)].iloc[0]
     assert indexed_row["ob_thick_path"] == row.ob_thick_path and indexed_row["ob_thick_hash"] == row.ob_thick_hash
     assert validate_tree(out, hypersim_root=layered_tree, progress=False).n_failed == 0
+    plan = plan_export(out, out / "manifest.parquet", ExportSettings(kind="webdataset"), progress=False)
+    assert all("ob_thick.png" in {m.name for m in s.members} for p in plan.parts for s in p.samples)
     write_png(thick, (~labels.ob_thick).astype(np.uint8) * 255)  # edited after generation
     summary = validate_tree(out, progress=False)
     failed = [r for r in summary.reports if r.failed]

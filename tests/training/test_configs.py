@@ -45,3 +45,18 @@ def test_paper_config_is_the_official_recipe():
 
 def test_nyud_config_scores_depth_with_the_nyud_preset():
     assert load_train_config(REPO_ROOT / "configs" / "nyud_mt.yaml").data.depth_eval == "nyudmt"
+
+
+def test_recorded_configs_of_older_runs_still_load():
+    from obtoolkit.config import to_mapping
+    from obtoolkit.errors import ConfigError
+    from training.config import TrainConfig, recorded_config
+
+    stored = to_mapping(TrainConfig())
+    stored["data"]["val_max_frames"] = 8  # moved to validation.frames in this version
+    stored["removed_section"] = {"x": 1}
+    config, dropped = recorded_config(stored, source="checkpoint")
+    assert dropped == ["data.val_max_frames", "removed_section"] and config == TrainConfig()
+    stored["data"]["depth_scale"] = "not a number"
+    with pytest.raises(ConfigError, match="depth_scale"):
+        recorded_config(stored, source="checkpoint")

@@ -8,7 +8,7 @@ import torch
 
 from obhypersim_build.run import generate
 from training.augment import AugmentConfig, flip_orientation, normalize_image
-from training.data import DataConfig, ObHypersimDataset, read_split_list
+from training.data import DataConfig, ObHypersimDataset, SampleKey, read_split_list, scene_balanced_subset
 
 from ..obhypersim_build.conftest import write_layered_tree
 
@@ -78,11 +78,11 @@ def test_augmentation_is_a_function_of_seed_epoch_and_index(labelled):
     augment = AugmentConfig(crop_hw=(16, 20))
     dataset = ObHypersimDataset(config(labelled, augment=augment), seed=7)
     first, again = dataset[1], dataset[1]
-    for a, b in zip(first, again, strict=True):
+    for a, b in zip(first[:-1], again[:-1], strict=True):
         torch.testing.assert_close(a, b, equal_nan=True)
-    assert first.image.shape == (3, 16, 20)
-    dataset.set_epoch(1)
-    assert not torch.equal(dataset[1].image, first.image)
+    assert first.image.shape == (3, 16, 20) and first.name == "ai_001_001/cam_00/0001"
+    torch.testing.assert_close(dataset[SampleKey(0, 1)].image, first.image)  # an int index is epoch 0
+    assert not torch.equal(dataset[SampleKey(1, 1)].image, first.image)
     other_seed = ObHypersimDataset(config(labelled, augment=augment), seed=8)[1]
     assert not torch.equal(other_seed.image, first.image)
 
@@ -142,4 +142,28 @@ def test_a_broken_sample_names_its_files_or_is_skipped(labelled, tmp_path, kind)
         strict[1]
     lenient = ObHypersimDataset(config(labelled, root=root, on_error="skip"))
     sample = lenient[1]
-    assert sample.index.item() == 2 and len(lenient.failures) == 1 and relpath.split("/")[-1] in lenient.failures[0]
+    assert sample.index.item() == 2 and sample.name == "ai_001_001/cam_00/0002"  # the frame actually loaded
+    assert len(lenient.failures) == 1 and relpath.split("/")[-1] in lenient.failures[0]
+
+
+def _records(frames_per_scene: dict[str, int]):
+    from obtoolkit.manifest import FrameRecord
+
+    return [FrameRecord(scene=scene, camera="cam_00", frame=i) for scene, n in frames_per_scene.items()
+            for i in range(n)]
+
+
+def test_scene_balanced_subset_spreads_over_scenes_deterministically():
+    records = _records({"ai_001_001": 10, "ai_001_002": 2, "ai_001_003": 30})
+    picked = scene_balanced_subset(records, 9)
+    scenes = [records[p].scene for p in picked]
+    assert picked == sorted(picked) and len(set(picked)) == 9
+    # turns in scene order: 3 + 3 (ai_001_002 is then exhausted) + 2 + 1
+    assert [scenes.count(s) for s in ("ai_001_001", "ai_001_002", "ai_001_003")] == [4, 2, 3]
+    assert [records[p].frame for p in picked if records[p].scene == "ai_001_003"] == [5, 15, 25]  # spread out
+    assert [records[p].frame for p in picked if records[p].scene == "ai_001_001"] == [1, 3, 6, 8]
+    assert scene_balanced_subset(records, 9) == picked
+    assert scene_balanced_subset(records, None) == list(range(42)) == scene_balanced_subset(records, 100)
+    with pytest.raises(ValueError, match="at least one"):
+        scene_balanced_subset(records, 0)
+

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from bench.official import OFFICIAL_EXTRA_PATH_ENV, OFFICIAL_REPO_ENV, build_official, official_outputs
-from training.checkpoints import convert_official_state_dict
 from training.models import build_modot
+from training.official_checkpoints import convert_official_state_dict
 
 TOLERANCE = 1e-4  # max abs difference, on depth and on every logit map
 

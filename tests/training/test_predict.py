@@ -6,15 +6,11 @@ import torch
 from PIL import Image
 
 from obtoolkit.errors import FormatError, MissingFileError
+from training.augment import normalize_image
 from training.checkpoints import save_model_checkpoint
+from training.inference import fuse_flipped_depth, predict_batch
 from training.models import build_modot
-from training.predict import (
-    find_images,
-    fuse_flipped_depth,
-    image_to_tensor,
-    predict_tensor,
-    run_predict,
-)
+from training.predict import find_images, run_predict
 
 
 @pytest.fixture
@@ -45,7 +41,8 @@ def test_predict_writes_pictures_and_raw_arrays(tmp_path, toy_checkpoint):
     probability = np.load(tmp_path / "out" / "img1_boundary.npy")
     assert depth_m.shape == probability.shape == (33, 47) and depth_m.dtype == np.float32
     rgb = np.asarray(Image.open(images / "img1.png"))
-    depth, expected_probability = predict_tensor(model, image_to_tensor(rgb), flip_tta=True)
+    image = torch.from_numpy(normalize_image(rgb.astype(np.float32)))[None]
+    depth, expected_probability = predict_batch(model, image, flip_tta=True)
     np.testing.assert_allclose(depth_m, depth[0, 0].numpy() * 3.05, rtol=1e-6)
     np.testing.assert_allclose(probability, expected_probability[0, 0].numpy(), rtol=1e-6)
     grey = np.asarray(Image.open(tmp_path / "out" / "img1_boundary.png"))
@@ -66,12 +63,15 @@ def test_flip_fusion_uses_each_prediction_at_its_border():
     assert fused[0] == 4.0 and fused[-1] == 2.0 and fused[50] == 3.0
 
 
-def test_image_to_tensor_normalises_like_imagenet():
-    rgb = np.zeros((2, 3, 3), dtype=np.uint8)
-    rgb[..., 0] = 255
-    x = image_to_tensor(rgb)
-    assert x.shape == (1, 3, 2, 3)
-    torch.testing.assert_close(x[0, :, 0, 0], torch.tensor([(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225]))
+def test_batched_prediction_of_same_size_images_matches_one_by_one(tmp_path, toy_checkpoint):
+    checkpoint, _ = toy_checkpoint
+    images = _write_images(tmp_path / "images", [(24, 30), (24, 30), (20, 36)])
+    one = run_predict(checkpoint, images, tmp_path / "one", save_raw=True, progress=False)
+    batched = run_predict(checkpoint, images, tmp_path / "batched", save_raw=True, progress=False, batch_size=3,
+                          workers=1)
+    assert [p.name for p in one] == [p.name for p in batched]
+    for path in (p for p in one if p.suffix == ".npy"):
+        np.testing.assert_allclose(np.load(tmp_path / "batched" / path.name), np.load(path), rtol=1e-5, atol=1e-6)
 
 
 def test_find_images_errors(tmp_path):

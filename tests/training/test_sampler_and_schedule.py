@@ -1,25 +1,33 @@
 from __future__ import annotations
 
+from itertools import islice
+
 import pytest
 
+from training.build import poly_lr_factor
+from training.data import SampleKey
 from training.sampler import EpochSampler
-from training.train import poly_lr_factor
 
 
-def test_epochs_are_deterministic_and_resumable():
+def take(sampler: EpochSampler, count: int) -> list[SampleKey]:
+    return list(islice(iter(sampler), count))
+
+
+def test_epochs_are_deterministic_resumable_and_endless():
     sampler = EpochSampler(23, 4, seed=5)
     sampler.set_position(2, 0)
-    full = list(sampler)
-    assert len(full) == 20 and len(set(full)) == 20  # 5 whole batches, no repeats
-    sampler.set_position(2, 3)
-    assert list(sampler) == full[12:] and len(sampler) == 8
-    sampler.set_position(3, 0)
-    assert list(sampler) != full
-    assert list(EpochSampler(23, 4, seed=6)) != list(EpochSampler(23, 4, seed=5))
+    run = take(sampler, 60)  # three epochs of 5 whole batches
+    epoch2 = [k.position for k in run[:20]]
+    assert len(set(epoch2)) == 20 and [k.epoch for k in run] == [2] * 20 + [3] * 20 + [4] * 20
+    assert epoch2 == sampler.epoch_positions(2) and [k.position for k in run[20:40]] == sampler.epoch_positions(3)
+    sampler.set_position(2, 3)  # resume 3 batches into epoch 2: the same keys from there on
+    assert take(sampler, 48) == run[12:]
+    assert sampler.epoch_positions(3) != epoch2
+    assert EpochSampler(23, 4, seed=6).epoch_positions(0) != EpochSampler(23, 4, seed=5).epoch_positions(0)
 
 
 def test_processes_get_disjoint_equal_shares():
-    shares = [list(EpochSampler(21, 2, seed=1, rank=r, world_size=3)) for r in range(3)]
+    shares = [EpochSampler(21, 2, seed=1, rank=r, world_size=3).epoch_positions(0) for r in range(3)]
     assert all(len(s) == len(shares[0]) == 6 for s in shares)
     assert not set(shares[0]) & set(shares[1]) and not set(shares[1]) & set(shares[2])
     with pytest.raises(ValueError, match="cannot fill"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -34,7 +35,8 @@ def make_config(dataset, run_dir, variant="modot_toy", **changes) -> TrainConfig
     base = {
         "name": "run", "run_dir": str(run_dir),
         "model": {"variant": variant, "max_depth": 10.0},
-        "data": {"root": str(dataset), "crop_hw": [48, 64], "num_workers": 0, "val_max_frames": 2},
+        "data": {"root": str(dataset), "crop_hw": [48, 64], "num_workers": 0},
+        "validation": {"frames": 2, "exact_workers": 0, "pictures": 1},
         "loss": {"obdcl_start_step": 2},
         "optim": {"lr": 1e-3},
         "schedule": {"batch_size": 2, "max_steps": 6, "schedule_steps": 6, "val_every": 100, "checkpoint_every": 3,
@@ -50,7 +52,7 @@ def losses(run_dir) -> list[tuple[int, float]]:
     return [(r["step"], r["loss"]) for r in read_log(run_dir, "train")]
 
 
-def test_resume_reproduces_the_uninterrupted_loss_trace(dataset, tmp_path, toy_variants):
+def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(dataset, tmp_path, toy_variants):
     whole = train(make_config(dataset, tmp_path / "whole"))
     assert [s for s, _ in losses(whole)] == [1, 2, 3, 4, 5, 6]
     stopped = make_config(dataset, tmp_path / "parts", schedule={"max_steps": 3})
@@ -58,11 +60,49 @@ def test_resume_reproduces_the_uninterrupted_loss_trace(dataset, tmp_path, toy_v
     assert [s for s, _ in losses(parts)] == [1, 2, 3]
     train(make_config(dataset, tmp_path / "parts"))  # the same run, longer: resumes from checkpoints/last.pt
     assert losses(parts) == losses(whole)
+    assert read_log(parts, "end")[-1]["parameters"] == read_log(whole, "end")[0]["parameters"]
     start = read_log(parts, "start")[-1]
     assert start["resumed"] is True and start["changed_since_checkpoint"] == "schedule.max_steps: 3 -> 6"
     assert (parts / "config.yaml").is_file() and (parts / "provenance.json").is_file()
-    assert sorted(p.name for p in (parts / "checkpoints").iterdir()) == ["last.pt", "step_0000003.pt",
-                                                                           "step_0000006.pt"]
+    checkpoints = parts / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["last.pt", "step_0000003.pt", "step_0000006.pt"]
+    assert (checkpoints / "last.pt").samefile(checkpoints / "step_0000006.pt")  # a link, not a copy
+
+
+def test_a_killed_run_resumes_bit_for_bit(dataset, tmp_path):
+    """`obh train` killed (SIGKILL) after a checkpoint, then rerun: the parameters of an uninterrupted run."""
+    import signal
+    import time
+
+    schedule = {"max_steps": 1000, "schedule_steps": 1000, "checkpoint_every": 2, "log_every": 1}
+    killed = make_config(dataset, tmp_path / "killed", variant="modot_swin_nano_w7", schedule=schedule,
+                         data={"crop_hw": [32, 32]})
+    command = [sys.executable, "-m", "obh", "train", *_overrides(killed)]
+    process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    last = killed.output_dir / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 240
+    while not last.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL, process.stderr.read().decode()[-2000:]
+    killed_at = torch.load(last, weights_only=True)["extra"]["step"]
+    steps = {**schedule, "max_steps": killed_at + 3}
+    resumed = train(make_config(dataset, tmp_path / "killed", variant="modot_swin_nano_w7", schedule=steps,
+                                data={"crop_hw": [32, 32]}))
+    whole = train(make_config(dataset, tmp_path / "whole", variant="modot_swin_nano_w7", schedule=steps,
+                              data={"crop_hw": [32, 32]}))
+    assert read_log(resumed, "start")[-1]["resumed"] is True
+    assert read_log(resumed, "end")[-1]["parameters"] == read_log(whole, "end")[0]["parameters"]
+
+
+def _overrides(config: TrainConfig) -> list[str]:
+    import json
+
+    return [f"{section}.{key}={json.dumps(value)}" if isinstance(values, dict) else f"{section}={values}"
+            for section, values in to_mapping(config).items()
+            for key, value in (values.items() if isinstance(values, dict) else [(None, values)])
+            if value is not None]
 
 
 def test_resume_refuses_another_model_and_keeps_the_run_files(dataset, tmp_path, toy_variants):
@@ -88,9 +128,22 @@ def test_validation_runs_on_the_val_split_and_writes_reports(dataset, tmp_path, 
     run = train(make_config(dataset, tmp_path, schedule={"val_every": 3}))
     records = read_log(run, "val")
     assert [r["step"] for r in records] == [3, 6]
-    assert 0 <= records[-1]["boundary/ods_f"] <= 1 and records[-1]["depth/abs_rel"] > 0
+    assert 0 <= records[-1]["boundary_tolerance/ods_f"] <= 1 and records[-1]["depth/abs_rel"] > 0
+    assert records[-1]["depth/n_images"] == 2  # validation.frames
+    exact = read_log(run, "val_exact")
+    assert [r["step"] for r in exact] == [3, 6] and 0 <= exact[-1]["boundary/ods_f"] <= exact[-1]["frames"] == 2
+    for name in ("monitor.json", "predictions.png", "metrics.json", "per_image.csv", "pr_curve.png"):
+        assert (run / "val" / "step_0000006" / name).is_file(), name
+
+
+def test_validation_exact_at_the_end_or_never(dataset, tmp_path, toy_variants):
+    run = train(make_config(dataset, tmp_path / "end", schedule={"val_every": 3},
+                            validation={"exact": "end", "exact_workers": 1}))
+    assert [r["step"] for r in read_log(run, "val_exact")] == [6] and len(read_log(run, "val")) == 2
     assert (run / "val" / "step_0000006" / "metrics.json").is_file()
-    assert (run / "val" / "step_0000006" / "pr_curve.png").is_file()
+    assert not (run / "val" / "step_0000003" / "metrics.json").exists()
+    run = train(make_config(dataset, tmp_path / "off", validation={"exact": "never"}))
+    assert read_log(run, "val_exact") == [] and len(read_log(run, "val")) == 1
 
 
 def test_nonfinite_losses_are_skipped_counted_and_bounded(dataset, tmp_path, toy_variants, monkeypatch):
@@ -98,8 +151,8 @@ def test_nonfinite_losses_are_skipped_counted_and_bounded(dataset, tmp_path, toy
 
     original = trainer.build_loss
 
-    def poisoned(config, ssr):
-        loss = original(config, ssr)
+    def poisoned(config):
+        loss = original(config)
         forward = loss.forward
 
         def forward_with_nan(*args):
@@ -169,3 +222,54 @@ def test_torchrun_two_processes_on_cpu_keep_identical_parameters(dataset, tmp_pa
     assert ranks and ranks[0]["agree"] is True and len(ranks[0]["digests"].split(",")) == 2
     assert read_log(run_dir / "ddp", "start")[0]["world_size"] == 2
     assert "SyncBatchNorm needs CUDA" in result.stdout + result.stderr  # asked for on the CPU: said, not applied
+
+
+class HostReadError(AssertionError):
+    pass
+
+
+@contextlib.contextmanager
+def no_host_reads():
+    """Make every way Python reads a tensor's value (what waits for a GPU) an error."""
+    def refuse(name):
+        def method(*args, **kwargs):
+            raise HostReadError(f"Tensor.{name} between log steps")
+        return method
+
+    saved = {name: getattr(torch.Tensor, name) for name in ("item", "tolist", "numpy", "__bool__", "__int__",
+                                                             "__float__", "__index__", "nonzero")}
+    original_getitem = torch.Tensor.__getitem__
+
+    def getitem(self, index):
+        if isinstance(index, torch.Tensor) and index.dtype == torch.bool:
+            raise HostReadError("boolean-mask indexing between log steps")
+        return original_getitem(self, index)
+
+    try:
+        for name in saved:
+            setattr(torch.Tensor, name, refuse(name))
+        torch.Tensor.__getitem__ = getitem
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(torch.Tensor, name, method)
+        torch.Tensor.__getitem__ = original_getitem
+
+
+def test_steps_between_log_steps_never_read_the_device(dataset, tmp_path, toy_variants, monkeypatch):
+    """What the GPU script checks with torch.cuda.set_sync_debug_mode, checked on the CPU: a training step reads no
+    tensor value on the host (finite-loss check, counters, gradient norm, loss terms stay on the device)."""
+    import training.train as trainer
+
+    step = trainer.TrainRecipe._step
+
+    def trapped(self, batch, counters):
+        with no_host_reads():
+            return step(self, batch, counters)
+
+    monkeypatch.setattr(trainer.TrainRecipe, "_step", trapped)
+    run = train(make_config(dataset, tmp_path, schedule={"max_steps": 4, "log_every": 2, "checkpoint_every": 100},
+                            runtime={"amp": "bf16"}))
+    assert [r["step"] for r in read_log(run, "train")] == [2, 4]
+    with pytest.raises(HostReadError), no_host_reads():
+        torch.ones(2)[torch.tensor([True, False])]

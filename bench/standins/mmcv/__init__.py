@@ -1,0 +1,1 @@
+"""Stand-in for mmcv: only `mmcv.cnn.ConvModule` (see bench/standins/README.md)."""

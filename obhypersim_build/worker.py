@@ -2,7 +2,8 @@
 
 A worker is a function of its arguments. A bad frame becomes a failed row with its error (naming the file), never a
 dead pool. Outputs are a deterministic function of (frame, parameters); a frame whose stats JSON records the same
-parameter hash and status ok is skipped, because that JSON is written last.
+parameter hash, the same inputs key (obhypersim_build.inputs) and status ok is skipped, because that JSON is written
+last.
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ from obtoolkit.datasets.base import (
     LayoutError,
     UnknownDatasetError,
 )
-from obtoolkit.datasets.registry import FORMATS, format_names, get_format
+from obtoolkit.datasets.registry import FORMATS, dataset_names, eval_preset, format_names, get_format
 
 __all__ = [
     "FORMATS", "SPLIT_ALL", "DatasetFormat", "EvalPreset", "FrameArrays", "FrameFiles", "LayoutError",
-    "UnknownDatasetError", "format_names", "get_format",
+    "UnknownDatasetError", "dataset_names", "eval_preset", "format_names", "get_format",
 ]

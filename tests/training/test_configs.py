@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from obtoolkit.metrics import DEPTH_PRESETS
+from training.build import eval_preset
 from training.config import load_train_config
 from training.models import get_variant
 
@@ -40,7 +42,9 @@ def test_paper_config_is_the_official_recipe():
     assert config.optim.grad_clip == 100.0 and config.optim.clip_with_amp_only
     assert (config.schedule.batch_size, config.schedule.max_steps, config.schedule.schedule_steps) == \
         (8, 50_000, 68_840)
-    assert config.runtime.amp == "fp16" and config.data.depth_eval == "hypersim"
+    assert config.runtime.amp == "fp16" and config.data.format == "ob_hypersim" and config.data.depth_eval is None
+    preset = eval_preset(config)  # the dataset's: MoDOT's depth units of 3.05 m, clamp [0.06, 100] of them
+    assert preset.depth == DEPTH_PRESETS["hypersim"] and preset.depth_unit_m == 3.05
 
 
 def test_nyud_config_scores_depth_with_the_nyud_preset():

@@ -2,21 +2,55 @@
 
 from __future__ import annotations
 
+import errno
+
 import click
 
 from obtoolkit.provenance import package_version
 
+# OSErrors that say something about the user's disk or paths, not about a bug: printed as one line.
+_EXPECTED_ERRNOS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "the file system is read-only",
+    errno.ENAMETOOLONG: "the file name is too long for this file system",
+}
+
+
+def expected_failure(error: BaseException) -> str | None:
+    """The one-line message for a failure that is the input's or the machine's, not the program's; None otherwise.
+
+    Errors raised on purpose by the library (bad input, bad config, malformed override, corrupt or too large file,
+    a tree locked by another run) carry their own message naming the file or key. A full disk, a denied permission
+    or a read-only file system name the file and say what to do. Anything else is a bug and keeps its traceback.
+    """
+    from obtoolkit.errors import OBToolkitError, is_disk_full
+
+    if isinstance(error, OBToolkitError):
+        return str(error)
+    if not isinstance(error, OSError):
+        return None
+    if is_disk_full(error):
+        where = f"{error.filename}: " if error.filename else ""
+        return (f"{where}the disk is full ({error.strerror or error}); free some space or choose another output "
+                "folder, then run the command again: finished work is kept and resumed")
+    if error.errno in _EXPECTED_ERRNOS and error.filename:
+        return f"{error.filename}: {_EXPECTED_ERRNOS[error.errno]} ({error.strerror})"
+    return None
+
 
 class _Group(click.Group):
-    """Errors the library raises on purpose (bad input, bad config) are printed as one clear line, not a traceback."""
+    """The CLI's one error boundary: expected failures (see `expected_failure`) are printed as one clear line with
+    exit status 1, not a traceback."""
 
     def invoke(self, ctx: click.Context):
-        from obtoolkit.errors import OBToolkitError
-
         try:
             return super().invoke(ctx)
-        except OBToolkitError as error:
-            raise click.ClickException(str(error)) from error
+        except Exception as error:
+            message = expected_failure(error)
+            if message is None:
+                raise
+            raise click.ClickException(message) from error
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -31,6 +65,7 @@ COMMAND_MODULES = (
     "obh.cmd_evaluate",
     "obh.cmd_build",
     "obh.cmd_download",
+    "obh.cmd_export",
     "obh.cmd_model",
     "obh.cmd_train",
 )

@@ -11,6 +11,8 @@ import click
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_JOBS = click.IntRange(min=1)
+FAILURES_SHOWN = 10
 
 
 @click.command()
@@ -22,10 +24,12 @@ _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--scenes", multiple=True, help="Only these scenes (repeatable, or comma-separated).")
 @click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
               help="Only frames of this official split (needs the split CSV; repeatable).")
-@click.option("--jobs", "-j", default=1, show_default=True, help="Local worker processes (joblib).")
+@click.option("--jobs", "-j", default=1, show_default=True, type=_JOBS,
+              help="Local worker processes (joblib).")
 @click.option("--dask-scheduler", metavar="ADDRESS", help="Run the tasks on an existing Dask cluster.")
 def generate(hypersim_root, out_root, config_path, overrides, scenes, splits, jobs, dask_scheduler):
-    """Turn a Hypersim tree into labelled OB-Hypersim (resumable; reruns skip finished frames)."""
+    """Turn a Hypersim tree into labelled OB-Hypersim (resumable; reruns skip finished frames; exit 1 when any
+    frame failed)."""
     from obhypersim_build.config import load_build_config
     from obhypersim_build.run import generate as run_generate
 
@@ -36,7 +40,12 @@ def generate(hypersim_root, out_root, config_path, overrides, scenes, splits, jo
     click.echo(f"{summary.n_frames} frames: {summary.n_ok} ok, {summary.n_failed} failed "
                f"({summary.frames_per_second:.2f} frames/s); manifest: {summary.manifest_path}")
     if summary.n_failed:
-        click.echo(f"see the failures with: obh manifest stats {summary.manifest_path}", err=True)
+        for record in summary.failures[:FAILURES_SHOWN]:
+            click.echo(f"FAILED {record.scene}/{record.camera}/{record.frame:04d}: {record.error}", err=True)
+        more = summary.n_failed - min(summary.n_failed, FAILURES_SHOWN)
+        click.echo((f"... and {more} more; " if more else "") + f"{summary.n_failed} of {summary.n_frames} frames "
+                   f"failed; see them all with: obh manifest stats {summary.manifest_path}", err=True)
+        sys.exit(1)
 
 
 @click.command()
@@ -45,7 +54,7 @@ def generate(hypersim_root, out_root, config_path, overrides, scenes, splits, jo
 @click.option("--camera-csv", type=_EXISTING_FILE, help="Camera-parameter CSV (default: at the Hypersim root).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON report (default: LABEL_ROOT/validation_report.json).")
-@click.option("--jobs", "-j", default=1, show_default=True)
+@click.option("--jobs", "-j", default=1, show_default=True, type=_JOBS)
 def validate(label_root, hypersim_root, camera_csv, report_path, jobs):
     """Check every labelled frame (exit status 1 when any frame fails)."""
     import pandas as pd
@@ -69,7 +78,7 @@ def manifest():
 
 @manifest.command("show")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--rows", default=20, show_default=True)
+@click.option("--rows", default=20, show_default=True, type=click.IntRange(min=0))
 @click.option("--columns", help="Comma-separated columns.")
 @click.option("--status", type=click.Choice(["ok", "error"]))
 def manifest_show(path, rows, columns, status):
@@ -93,7 +102,7 @@ def manifest_stats(path):
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Output manifest (default: OB_ROOT/manifest.parquet).")
 @click.option("--split-csv", type=_EXISTING_FILE, help="Hypersim's split CSV, to fill split and public columns.")
-@click.option("--jobs", "-j", default=1, show_default=True)
+@click.option("--jobs", "-j", default=1, show_default=True, type=_JOBS)
 def manifest_index(ob_root, out_path, split_csv, jobs):
     """Build a manifest for an existing MoDOT-layout OB-Hypersim folder (e.g. the authors' release)."""
     from obhypersim_build.manifest_tools import index_release
@@ -122,8 +131,8 @@ def manifest_merge(parts, out_path):
 @click.option("--modot-lists", help="Folder or base URL of MoDOT's hypersim_filtered_{train,test}.txt "
                                     "(default: the public GitHub URL).")
 @click.option("--manifest", "manifest_path", type=_EXISTING_FILE, help="Manifest whose statistics the filters use.")
-@click.option("--max-nan-fraction", type=float)
-@click.option("--min-ob-fraction", type=float)
+@click.option("--max-nan-fraction", type=click.FloatRange(0, 1))
+@click.option("--min-ob-fraction", type=click.FloatRange(0, 1))
 @click.option("--split", "splits", multiple=True, help="Only these splits (repeatable).")
 def export_splits(out_dir, preset, split_csv, modot_lists, manifest_path, max_nan_fraction, min_ob_fraction, splits):
     """Write split lists in MoDOT's format (one `hypersim/ai_VVV_NNN/cam_XX/tonemap/IIII` per line) and Parquet/CSV."""
@@ -142,16 +151,23 @@ def export_splits(out_dir, preset, split_csv, modot_lists, manifest_path, max_na
 @click.argument("label_root", type=_EXISTING_DIR)
 @click.option("--out", "out_dir", type=_DIR, help="Where to write the pictures (default: LABEL_ROOT/pictures).")
 @click.option("--frame", "frames", multiple=True, metavar="ai_VVV_NNN/cam_XX/IIII", help="Only these frames.")
-@click.option("--limit", type=int, help="At most this many frames.")
-@click.option("--jobs", "-j", default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many frames.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=_JOBS)
 def viz(label_root, out_dir, frames, limit, jobs):
-    """Pictures of labels: boundaries by class, orientation wheel and arrows, depth (one PNG per frame)."""
+    """Pictures of labels: boundaries by class, orientation wheel and arrows, depth (one PNG per frame; a frame
+    that cannot be read is reported and skipped, and the exit status is then 1)."""
     from obhypersim_build.pictures import viz_tree
     from obtoolkit.hypersim import parse_frame_id
 
     out_dir = out_dir or label_root / "pictures"
-    paths = viz_tree(label_root, out_dir, frames=[parse_frame_id(f) for f in frames] or None, limit=limit, jobs=jobs)
-    click.echo(f"{len(paths)} pictures under {out_dir}")
+    summary = viz_tree(label_root, out_dir, frames=[parse_frame_id(f) for f in frames] or None, limit=limit,
+                       jobs=jobs)
+    for frame, error in summary.failures[:FAILURES_SHOWN]:
+        click.echo(f"FAILED {frame}: {error}", err=True)
+    click.echo(f"{len(summary.paths)} pictures under {out_dir}" + (f"; {len(summary.failures)} frames failed"
+                                                                     if summary.failures else ""))
+    if summary.failures:
+        sys.exit(1)
 
 
 COMMANDS = [generate, validate, viz, manifest, export_splits]

@@ -23,8 +23,9 @@ def synth(out: Path, scenes: int, frames: int, seed: int, cameras: int, width: i
     from tqdm import tqdm
 
     from obtoolkit.synth.generate import make_synthetic_dataset
+    from obtoolkit.treelock import lock_tree
 
-    with tqdm(total=scenes * cameras * frames, unit="frame", desc="synth") as bar:
+    with lock_tree(out), tqdm(total=scenes * cameras * frames, unit="frame", desc="synth") as bar:
         def advance(frame) -> None:
             bar.set_postfix_str(str(frame), refresh=False)
             bar.update(1)

@@ -28,12 +28,15 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--cameras", multiple=True, help="Only these trajectories, e.g. cam_00 (repeatable, comma-separated).")
 @click.option("--detail", type=click.Choice(DETAIL_CHOICES), default="build", show_default=True,
               help="Which _detail/ files: build = scene/camera/node tables, camera poses, mesh annotations.")
-@click.option("--jobs", "-j", default=4, show_default=True, help="Parallel downloads (threads).")
+@click.option("--jobs", "-j", default=4, show_default=True, type=click.IntRange(min=1),
+              help="Parallel downloads (threads).")
 @click.option("--list", "list_files", is_flag=True, help="Print the selected files, their sizes and local state.")
 @click.option("--dry-run", is_flag=True, help="Print totals (files, bytes to fetch, bytes verified); fetch nothing.")
-@click.option("--retries", default=5, show_default=True, help="Failed attempts in a row before a file fails.")
-@click.option("--timeout", "timeout_s", default=60.0, show_default=True, help="Socket timeout, seconds.")
-@click.option("--backoff", "backoff_s", default=1.0, show_default=True,
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(min=0),
+              help="Failed attempts in a row before a file fails.")
+@click.option("--timeout", "timeout_s", default=60.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Socket timeout, seconds.")
+@click.option("--backoff", "backoff_s", default=1.0, show_default=True, type=click.FloatRange(min=0),
               help="First wait before a retry, seconds (doubles per failure, with jitter).")
 @click.option("--base-url", help="Folder of the <scene>.zip archives, e.g. a mirror [default: Apple's Hypersim v1 "
                                  "scenes folder on docs-assets.developer.apple.com].")

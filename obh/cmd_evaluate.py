@@ -28,10 +28,14 @@ import click
               help="Optional folder of RGB images (<GT stem><rgb-suffix>) shown in the report.")
 @click.option("--rgb-suffix", default=".jpg", show_default=True)
 @click.option("--jobs", "n_jobs", type=int, default=1, show_default=True, help="Worker processes (-1: all cores).")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None,
+              help="Largest map accepted, in pixels (default: 16777216 = 4096x4096); larger maps are refused "
+                   "before they are decoded.")
 def evaluate_maps(pred_dir: Path, gt_dir: Path, out_dir: Path, protocol: str, max_dist: float, n_thresholds: int,
                   apply_nms: bool | None, nms_presmooth: int, invert: bool, pred_suffix: str, rgb_dir: Path | None,
-                  rgb_suffix: str, n_jobs: int) -> None:
+                  rgb_suffix: str, n_jobs: int, max_pixels: int | None) -> None:
     """Score boundary PNGs in PRED_DIR against ground truth in GT_DIR (PNG or BSDS .mat): ODS, OIS, AP, R50."""
+    from obtoolkit.metrics import maps_io
     from obtoolkit.metrics.boundary import BoundaryEvalOptions
     from obtoolkit.metrics.evaluate_maps import MapsJob
     from obtoolkit.metrics.evaluate_maps import evaluate_maps as run
@@ -39,7 +43,7 @@ def evaluate_maps(pred_dir: Path, gt_dir: Path, out_dir: Path, protocol: str, ma
     options = BoundaryEvalOptions(protocol=protocol, n_thresholds=n_thresholds, max_dist=max_dist,
                                   apply_nms=apply_nms, nms_presmooth_radius=nms_presmooth)
     job = MapsJob(pred_dir, gt_dir, out_dir, invert=invert, pred_suffix=pred_suffix, rgb_dir=rgb_dir,
-                  rgb_suffix=rgb_suffix)
+                  rgb_suffix=rgb_suffix, max_pixels=max_pixels or maps_io.MAX_MAP_PIXELS)
     result = run(job, options, n_jobs=n_jobs).boundary
     click.echo(f"ODS F {result.ods.f_measure:.4f} (R {result.ods.recall:.4f}, P {result.ods.precision:.4f}, "
                f"t {result.ods.threshold:.3f})  OIS F {result.ois_f:.4f}  AP {result.ap:.4f}  "

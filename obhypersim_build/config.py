@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -9,6 +10,8 @@ from typing import Literal
 from obtoolkit.boundaries import LabelParams
 from obtoolkit.boundaries.mesh_exact import MeshExactParams
 from obtoolkit.config import config_hash, load_config, to_mapping
+from obtoolkit.errors import ConfigError
+from obtoolkit.limits import DEFAULT_MAX_IMAGE_PIXELS
 from obtoolkit.validation import Thresholds
 
 # Bump when label semantics change without a parameter change, so that reruns regenerate instead of skipping.
@@ -31,6 +34,8 @@ class BuildConfig:
         public_only: skip frames the split CSV marks as not publicly released.
         mesh_exact: decide self-occlusion on the scene meshes (`_detail/mesh/`; the raycast extra), with `mesh`'s
             parameters; a scene without meshes then fails with an error naming the missing file.
+        max_image_pixels: the largest frame (height x width) an input may have or the camera CSV may claim; a
+            larger one fails its frames (or scene) with an error naming the file, before anything is allocated.
     """
 
     labels: LabelParams = field(default_factory=LabelParams)
@@ -43,6 +48,11 @@ class BuildConfig:
     camera_csv: Path | None = None
     split_csv: Path | None = None
     public_only: bool = True
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+
+    def __post_init__(self) -> None:
+        if self.max_image_pixels <= 0:
+            raise ConfigError(f"max_image_pixels: expected a positive number of pixels, got {self.max_image_pixels}")
 
     def params_hash(self) -> str:
         """Hash of everything that changes a frame's outputs or status (not where inputs come from)."""
@@ -57,14 +67,9 @@ class BuildConfig:
         from obtoolkit.hypersim.layout import HypersimLayout
 
         layout = HypersimLayout(hypersim_root)
-        return BuildConfig(
-            labels=self.labels, mesh_exact=self.mesh_exact, mesh=self.mesh, validation=self.validation,
-            validate=self.validate,
-            on_validation_error=self.on_validation_error, inputs=self.inputs,
-            camera_csv=self.camera_csv or layout.camera_parameters_csv,
-            split_csv=self.split_csv or (layout.split_csv if layout.split_csv.is_file() else None),
-            public_only=self.public_only,
-        )
+        return dataclasses.replace(
+            self, camera_csv=self.camera_csv or layout.camera_parameters_csv,
+            split_csv=self.split_csv or (layout.split_csv if layout.split_csv.is_file() else None))
 
     def as_dict(self) -> dict:
         return to_mapping(self)

@@ -8,6 +8,7 @@ sparse occluder->occluded arrows, and the depth.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
@@ -16,8 +17,10 @@ from tqdm import tqdm
 
 from obhypersim_build.validate_tree import discover_label_frames
 from obtoolkit.boundaries.orientation import decode_ori16
+from obtoolkit.errors import is_disk_full
 from obtoolkit.hypersim import FrameId, read_hdf5_dataset, read_rgb_image
 from obtoolkit.labels_io import product_relpath, read_label_files
+from obtoolkit.treelock import lock_tree
 from obtoolkit.viz import (
     BOUNDARY_CLASS_RGB,
     boundary_overlay,
@@ -60,12 +63,34 @@ def write_frame_picture(label_root: Path, frame: FrameId, out_dir: Path) -> Path
     return save_png(picture_path(out_dir, frame), contact_sheet(tiles, columns=len(tiles)))
 
 
+@dataclass(frozen=True)
+class VizSummary:
+    """The pictures written, and the frames whose picture could not be made (frame, error naming the file)."""
+
+    paths: tuple[Path, ...]
+    failures: tuple[tuple[FrameId, str], ...]
+
+
+def try_frame_picture(label_root: Path, frame: FrameId, out_dir: Path) -> Path | tuple[FrameId, str]:
+    """`write_frame_picture`, or (frame, error) when its files cannot be read; a full disk stops the run."""
+    try:
+        return write_frame_picture(label_root, frame, out_dir)
+    except Exception as error:  # one bad frame is recorded and skipped
+        if is_disk_full(error):
+            raise
+        return frame, f"{type(error).__name__}: {error}"
+
+
 def viz_tree(label_root: str | Path, out_dir: str | Path, *, frames: Sequence[FrameId] | None = None,
-             limit: int | None = None, jobs: int = 1, progress: bool = True) -> list[Path]:
-    """Write one picture per labelled frame (all, the given ones, or the first `limit`); returns the paths."""
+             limit: int | None = None, jobs: int = 1, progress: bool = True) -> VizSummary:
+    """Write one picture per labelled frame (all, the given ones, or the first `limit`), holding `out_dir`'s lock;
+    a frame whose files cannot be read is recorded in the summary and skipped."""
     label_root, out_dir = Path(label_root), Path(out_dir)
     frames = list(frames) if frames is not None else discover_label_frames(label_root)
     frames = frames[:limit] if limit else frames
-    calls = (joblib.delayed(write_frame_picture)(label_root, frame, out_dir) for frame in frames)
-    results = joblib.Parallel(n_jobs=jobs, return_as="generator")(calls)
-    return list(tqdm(results, total=len(frames), unit="frame", disable=not progress, desc="viz"))
+    with lock_tree(out_dir):
+        calls = (joblib.delayed(try_frame_picture)(label_root, frame, out_dir) for frame in frames)
+        results = joblib.Parallel(n_jobs=jobs, return_as="generator")(calls)
+        results = list(tqdm(results, total=len(frames), unit="frame", disable=not progress, desc="viz"))
+    return VizSummary(tuple(r for r in results if isinstance(r, Path)),
+                      tuple(r for r in results if not isinstance(r, Path)))

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from obhypersim_build.config import BuildConfig, load_build_config
+from obhypersim_build.inputs import check_rgb_input
 from obtoolkit.errors import OBToolkitError
 from obtoolkit.fileio import atomic_write_text
 from obtoolkit.hypersim import (
@@ -59,6 +60,8 @@ def validate_frame_files(label_root: Path, frame: FrameId, config: BuildConfig, 
     """All checks on one frame's files; unreadable files become a failed schema check naming the file."""
     try:
         labels = read_label_files(label_root, frame)
+        check_rgb_input(label_root / product_relpath(frame, "tonemap"), labels.ob.shape, config.max_image_pixels,
+                        what=f"tonemap copy of {frame}")
         geometry = _geometry(label_root, frame, hypersim_root, camera_csv)
     except (OBToolkitError, OSError, KeyError) as error:
         return FrameReport(str(frame), (CheckResult("schema", False, "error", None, "readable files", str(error)),))

@@ -8,16 +8,20 @@ parameter hash and status ok is skipped, because that JSON is written last.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from obhypersim_build.config import BuildConfig
+from obhypersim_build.inputs import INPUTS_KEY, check_rgb_input, finished_record, inputs_key
 from obhypersim_build.plan import CameraTask, FrameMeta
 from obtoolkit.boundaries import FrameInputs, FrameRays, compute_labels
 from obtoolkit.boundaries.keys import object_keys
 from obtoolkit.boundaries.mesh_exact import MeshSelfRelations, encode_key, face_keys, mesh_self_relations
 from obtoolkit.boundaries.stats import label_stats
+from obtoolkit.errors import is_disk_full
 from obtoolkit.hypersim import (
+    CameraParametersTable,
     CameraTrajectory,
     FrameId,
     HypersimCamera,
@@ -37,7 +41,7 @@ from obtoolkit.labels_io import (
     write_label_files,
     write_stats_json,
 )
-from obtoolkit.manifest import STATUS_ERROR, STATUS_OK, FrameRecord
+from obtoolkit.manifest import STATUS_ERROR, FrameRecord
 from obtoolkit.provenance import package_version
 from obtoolkit.validation import FrameReport, ValidationGeometry, validate_labels
 
@@ -64,11 +68,16 @@ class MeshContext:
     trajectory: CameraTrajectory
 
 
-def camera_context(task: CameraTask, hypersim_root: Path, out_root: Path, config: BuildConfig) -> CameraContext:
+def camera_context(task: CameraTask, hypersim_root: Path, out_root: Path, config: BuildConfig,
+                   cameras: CameraParametersTable | None = None) -> CameraContext:
     """Per scene-camera set-up: the camera row (a missing scene is an error naming the CSV), the exact rays and, in
-    mesh-exact mode, the scene mesh's ray-casting structure (built once per task) and the keyframe poses."""
+    mesh-exact mode, the scene mesh's ray-casting structure (built once per task) and the keyframe poses.
+
+    `cameras` is the camera CSV as read once by the run (the scene's row is read here when it is None)."""
     layout = HypersimLayout(hypersim_root)
-    camera = read_camera_parameters(config.camera_csv).camera(task.scene)
+    if cameras is None:
+        cameras = read_camera_parameters(config.camera_csv, scenes=[task.scene], max_pixels=config.max_image_pixels)
+    camera = cameras.camera(task.scene)
     mesh = None
     if config.mesh_exact:
         from obtoolkit.raycast import MeshCaster
@@ -96,26 +105,33 @@ def _mesh_self_relations(frame: FrameId, inputs: FrameInputs, context: CameraCon
 
 
 def process_frame(frame: FrameId, meta: FrameMeta, context: CameraContext) -> FrameRecord:
-    """Read, label, validate and write one frame; return its manifest row (status error on any failure)."""
+    """Read, label, validate and write one frame; return its manifest row (status error on any failure).
+
+    A full disk is not the frame's fault: it stops the run (the frame is redone by the next run)."""
+    key = inputs_key(context.layout, frame, context.camera)
     done = read_stats_json(context.out_root, frame)
-    if done and done.get("status") == STATUS_OK and done.get("params_hash") == context.params_hash:
-        return FrameRecord.from_dict(done)
+    if (finished := finished_record(done, context.params_hash, key)) is not None:
+        return FrameRecord.from_dict(finished)
     base = {"scene": frame.scene, "camera": frame.camera, "frame": frame.frame, "split": meta.split,
             "public": meta.public, "params_hash": context.params_hash, "package_version": package_version()}
     try:
         record = FrameRecord(**base, **_label_frame(frame, context))
     except Exception as error:  # every failure becomes the frame's recorded error
+        if is_disk_full(error):
+            raise
         message = f"{type(error).__name__}: {error}"
         if not str(error):
             message += " at " + traceback.format_exc(limit=-1).strip().splitlines()[-2].strip()
         record = FrameRecord(**base, status=STATUS_ERROR, error=message)
     record = FrameRecord(**{**record.as_dict(), "stats_path": product_relpath(frame, "stats")})
-    write_stats_json(context.out_root, frame, record.as_dict())
+    write_stats_json(context.out_root, frame, {**record.as_dict(), INPUTS_KEY: key})
     return record
 
 
 def _label_frame(frame: FrameId, context: CameraContext) -> dict:
     camera, config = context.camera, context.config
+    check_rgb_input(context.layout.tonemap_path(frame), camera.shape_hw, config.max_image_pixels,
+                    what=f"tonemap of {frame}")
     geometry = read_frame_geometry(context.layout, frame, shape_hw=camera.shape_hw)
     inputs = FrameInputs(geometry.distance_m, geometry.valid_mask, camera.M_cam_from_uv, geometry.normal_cam,
                          geometry.semantic, geometry.semantic_instance, geometry.render_entity_id)
@@ -147,12 +163,16 @@ def _validate(arrays: LabelArrays, inputs: FrameInputs, context: CameraContext) 
                            mesh_exact=context.config.mesh_exact)
 
 
-def run_camera_task(task: CameraTask, hypersim_root: Path, out_root: Path, config: BuildConfig) -> list[FrameRecord]:
-    """One scene-camera: set up once, process every frame, write this task's manifest part; returns the rows."""
+def run_camera_task(task: CameraTask, hypersim_root: Path, out_root: Path, config: BuildConfig,
+                    cameras: CameraParametersTable | None = None,
+                    before_frame: Callable[[], None] | None = None) -> list[FrameRecord]:
+    """One scene-camera: set up once, process every frame, write this task's manifest part; returns the rows.
+
+    `before_frame`, when given, is called before each frame (it raises to stop the task: see watchdog.py)."""
     from obtoolkit.manifest import records_to_table, write_table
 
     try:
-        context = camera_context(task, hypersim_root, out_root, config)
+        context = camera_context(task, hypersim_root, out_root, config, cameras)
     except Exception as error:  # a broken camera fails its frames, not the run
         message = f"{type(error).__name__}: {error}"
         records = [FrameRecord(task.scene, task.camera, f, m.split, m.public, STATUS_ERROR, message,
@@ -160,6 +180,14 @@ def run_camera_task(task: CameraTask, hypersim_root: Path, out_root: Path, confi
                    for f, m in zip(task.frames, task.meta, strict=True)]
     else:
         records = [process_frame(FrameId(task.scene, task.camera, f), m, context)
-                   for f, m in zip(task.frames, task.meta, strict=True)]
+                   for f, m in _frames(task, before_frame)]
     write_table(Path(out_root) / PARTS_DIR / f"part-{task.name}.parquet", records_to_table(records))
     return records
+
+
+def _frames(task: CameraTask, before_frame: Callable[[], None] | None) -> Iterator[tuple[int, FrameMeta]]:
+    """(frame, meta) of the task, calling `before_frame` before each."""
+    for frame, meta in zip(task.frames, task.meta, strict=True):
+        if before_frame is not None:
+            before_frame()
+        yield frame, meta

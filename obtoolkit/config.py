@@ -155,8 +155,20 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r}: {part} is both a value and a section")
-        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+        node[parts[-1]] = _override_value(item, raw)
     return nested
+
+
+def _override_value(item: str, raw: str) -> Any:
+    """The value of one override, parsed as a YAML scalar or flow list/mapping (empty text: the empty string)."""
+    if not raw.strip():
+        return ""
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        detail = str(error).splitlines()[0]
+        raise ConfigError(f"override {item!r}: expected a YAML value after '=' (a number, a word, [a, list] or "
+                          f"{{a: mapping}}), got {raw!r} ({detail})") from None
 
 
 def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+_DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded")
 
 
 class OBToolkitError(Exception):
@@ -40,3 +44,18 @@ class EmptyFrameError(OBToolkitError, ValueError):
 
 class ConfigError(OBToolkitError, ValueError):
     """A configuration file or override is malformed: unknown key, missing key or a value of the wrong type."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` (or an error it was raised from) says that the disk or the quota is full.
+
+    h5py and pyarrow report ENOSPC in the message of an OSError without setting its errno, hence the text check.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and (error.errno in _DISK_FULL_ERRNOS
+                                           or any(text in str(error) for text in _DISK_FULL_TEXTS)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

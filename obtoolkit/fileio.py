@@ -1,7 +1,9 @@
 """Atomic file writes: a crash or a SIGKILL never leaves a half-written file under its final name.
 
-Writers produce `<dir>/.<name>.tmp.<pid>.<n>`, flush and fsync it, then `os.replace` it onto the final name.
-Leftover temporary files from killed processes are hidden (dot-prefixed) and removed by `remove_stale_temporaries`.
+Writers produce `<dir>/.<name>.obh-tmp.<pid>@<host>.<n>`, flush and fsync it, then `os.replace` it onto the final
+name. The `obh-tmp` marker, the pid and the host name make a leftover recognisable as this tool's own and tell
+whose it was: `remove_stale_temporaries` removes only those whose writer has ended, and never touches any other
+file (a user's `.thesis.tmp.tex` included).
 """
 
 from __future__ import annotations
@@ -9,14 +11,33 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from obtoolkit.processes import this_host, writer_gone
+
+TEMPORARY_MARKER = "obh-tmp"
+_TEMPORARY = re.compile(rf"^\.(?P<name>.*)\.{TEMPORARY_MARKER}\.(?P<pid>\d+)@(?P<host>[A-Za-z0-9-]+)\.\d+$")
+_MAX_NAME_BYTES = 255
 _counter = itertools.count()
 
 
-def _temporary_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp.{os.getpid()}.{next(_counter)}")
+def temporary_name(path: Path) -> Path:
+    """A fresh temporary path beside `path`, named after it, this process and this host.
+
+    The final name is shortened inside the temporary name when needed, so that a name the file system accepts
+    also gets a temporary it accepts.
+    """
+    suffix = f".{TEMPORARY_MARKER}.{os.getpid()}@{this_host()}.{next(_counter)}"
+    room = _MAX_NAME_BYTES - 1 - len(suffix.encode())
+    name = path.name.encode()[:room].decode(errors="ignore")
+    return path.with_name(f".{name}{suffix}")
+
+
+def is_temporary(path: Path) -> bool:
+    """Whether `path` is named like a temporary file of this tool."""
+    return _TEMPORARY.match(path.name) is not None
 
 
 @contextlib.contextmanager
@@ -28,7 +49,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_name(path)
+    tmp = temporary_name(path)
     try:
         yield tmp
         if not tmp.is_symlink():
@@ -56,10 +77,21 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def remove_stale_temporaries(directory: str | Path) -> int:
-    """Remove temporary files left by killed writers under `directory` (recursively); return how many."""
+    """Remove this tool's temporary files under `directory` (recursively) whose writer has ended; return how many.
+
+    Only names of the form `.<name>.obh-tmp.<pid>@<host>.<n>` are considered, and only those written on this host
+    by a process that no longer runs (`obtoolkit.processes.writer_gone`). Symbolic links are not followed.
+    """
     removed = 0
-    for tmp in Path(directory).rglob(".*.tmp.*"):
-        if tmp.is_file():
+    for tmp in Path(directory).rglob(f".*.{TEMPORARY_MARKER}.*"):
+        match = _TEMPORARY.match(tmp.name)
+        if match is None:
+            continue
+        try:
+            stat = tmp.lstat()
+        except FileNotFoundError:
+            continue
+        if writer_gone(int(match["pid"]), match["host"], stat.st_mtime):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
                 removed += 1

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -155,7 +156,28 @@ def read_manifest(path: str | Path, *, columns: Sequence[str] | None = None, fil
         table = dataset.to_table(columns=list(columns) if columns else None, filter=filter)
     except (pa.ArrowInvalid, OSError) as error:
         raise FormatError(path, "a manifest readable with the OB-Hypersim schema", str(error)) from error
+    check_relative_paths(table, path)
     return table
+
+
+# An absolute path (POSIX or Windows), a `..` component or a backslash: a path that can leave the dataset root.
+_ESCAPING_PATH = r"^/|^[A-Za-z]:|\\|(^|/)\.\.(/|$)"
+
+
+def check_relative_paths(table: pa.Table, source: str | Path) -> None:
+    """Raise a FormatError naming the row unless every product path of `table` is relative and stays inside the
+    dataset root (no absolute path, no `..` component): a manifest is data, and must not make a reader open files
+    elsewhere."""
+    for column in PRODUCT_PATH_COLUMNS:
+        if column not in table.column_names:
+            continue
+        escaping = pc.fill_null(pc.match_substring_regex(table[column], _ESCAPING_PATH), False)
+        if pc.any(escaping).as_py():
+            row = pc.index(escaping, True).as_py()
+            names = [c for c in ("scene", "camera", "frame") if c in table.column_names]
+            frame = "/".join(str(table[c][row].as_py()) for c in names)
+            raise FormatError(source, f"{column} relative to the dataset root, without '..'",
+                              f"{table[column][row].as_py()!r} in row {row}" + (f" ({frame})" if frame else ""))
 
 
 def _check_version(path: Path) -> None:

@@ -1,16 +1,18 @@
 """`obh download`: plan (metadata CSVs, archive indexes, local state) and fetch the selected members in parallel.
 
-A run: lock OUT_ROOT; fetch the two dataset-level CSVs (camera parameters, official split) into OUT_ROOT; choose
-scenes (by name and/or split); read each scene archive's central directory with range requests; select members;
-skip those already on disk with the right size and CRC-32; fetch the rest with a thread pool (resuming partial
-files); write `download_report.json`. Every failure becomes a row of the report, never a dead pool.
+A run: lock OUT_ROOT (`obtoolkit.treelock`, the lock of every command that writes a tree); fetch the two
+dataset-level CSVs (camera parameters, official split) into OUT_ROOT; choose scenes (by name and/or split); read each
+scene archive's central directory with range requests; select members; skip those already on disk with the right
+size and CRC-32; fetch the rest with a thread pool (resuming partial files); write `download_report.json`. Every
+failure becomes a row of the report, never a dead pool: an archive that cannot be read, a member whose name this
+file system refuses, a member that fails verification. A full disk is the exception: it stops the run (partial
+files are kept) with an error naming the file.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import fcntl
 import json
 import tempfile
 import threading
@@ -25,12 +27,13 @@ from obhypersim_build.download.member import MemberTask, VerifiedCache, fetch_me
 from obhypersim_build.download.selection import FrameFilter, Selection, select_members, split_frames
 from obhypersim_build.download.transport import DownloadError, HttpClient, RetryPolicy, read_until_agreement
 from obhypersim_build.download.zipindex import read_archive_index
-from obtoolkit.errors import OBToolkitError
+from obtoolkit.errors import OBToolkitError, is_disk_full
 from obtoolkit.fileio import atomic_path, atomic_write_text, remove_stale_temporaries
 from obtoolkit.hypersim.camera import read_camera_parameters
 from obtoolkit.hypersim.layout import CAMERA_PARAMETERS_CSV, SCENE_PATTERN, SPLIT_CSV
 from obtoolkit.hypersim.metadata import read_split_csv
 from obtoolkit.provenance import git_sha, package_version
+from obtoolkit.treelock import lock_tree
 
 DEFAULT_BASE_URL = "https://docs-assets.developer.apple.com/ml-research/datasets/hypersim/v1/scenes"
 DEFAULT_METADATA_URL = "https://raw.githubusercontent.com/apple/ml-hypersim/main"
@@ -43,7 +46,6 @@ METADATA_READERS: dict[str, Callable[[Path], object]] = {
     CAMERA_PARAMETERS_CSV: read_camera_parameters, SPLIT_CSV: read_split_csv,
 }
 REPORT_NAME = "download_report.json"
-STATE_DIR = ".obh_download"
 CACHE_SAVE_INTERVAL_S = 30.0
 
 
@@ -155,11 +157,17 @@ class DownloadReport:
 
 def download(request: DownloadRequest, *, policy: RetryPolicy | None = None, jobs: int = 4, progress: bool = True,
              rehash: bool = False) -> DownloadReport:
-    """Fetch the metadata CSVs and every selected member into `request.out_root`; write the JSON report there."""
+    """Fetch the metadata CSVs and every selected member into `request.out_root`; write the JSON report there.
+
+    Raises:
+        TreeLockedError: another command writes into OUT_ROOT.
+        OSError: the disk is full (partial files are kept for the next run).
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs: expected at least 1 parallel download, got {jobs}")
     start = time.perf_counter()
     client = HttpClient(policy)
-    request.out_root.mkdir(parents=True, exist_ok=True)
-    with lock_root(request.out_root):
+    with lock_tree(request.out_root):
         remove_stale_temporaries(request.out_root)  # left by a killed run (partial members are kept: .<name>.part)
         metadata = fetch_metadata(client, request)
         frames = None
@@ -286,7 +294,9 @@ def plan_download(client: HttpClient, request: DownloadRequest, cache: VerifiedC
                                _frame_filter(frames, scene)) for scene in scenes]
         for scene, future in zip(scenes, futures, strict=True):
             try:
-                files.extend(future.result())
+                planned, refused = future.result()
+                files.extend(planned)
+                failures.extend(refused)
             except DownloadError as error:
                 failures.append(FileResult(f"{scene}.zip", "failed", request.archive_url(scene), error=str(error)))
             bar.update(1)
@@ -301,18 +311,29 @@ def _frame_filter(frames: dict[str, set[tuple[str, int]]] | None, scene: str) ->
 
 
 def _plan_scene(client: HttpClient, request: DownloadRequest, cache: VerifiedCache, scene: str,
-                frame_filter: FrameFilter | None) -> list[PlannedFile]:
+                frame_filter: FrameFilter | None) -> tuple[list[PlannedFile], list[FileResult]]:
+    """The scene's selected members with their local state, and a failed row for each member whose local state
+    cannot be read (a name this file system refuses: a component over 255 bytes, say)."""
     url = request.archive_url(scene)
     index = read_archive_index(client, url)
-    planned = []
+    planned, refused = [], []
     for member in select_members(scene, index.members, request.selection, frame_filter):
         task = MemberTask(url, member, request.out_root)
-        if cache.is_verified(scene, task):
-            planned.append(PlannedFile(scene, task, "verified"))
-            continue
-        have = usable_partial_size(task.partial, member.compressed_size)
-        planned.append(PlannedFile(scene, task, "partial" if have else "missing", have))
-    return planned
+        try:
+            planned.append(_plan_member(scene, task, cache))
+        except OSError as error:
+            if is_disk_full(error):
+                raise
+            refused.append(FileResult(member.name, "failed", url, error=f"{member.name}: cannot be stored under "
+                                      f"{request.out_root}: {error.strerror or error}"))
+    return planned, refused
+
+
+def _plan_member(scene: str, task: MemberTask, cache: VerifiedCache) -> PlannedFile:
+    if cache.is_verified(scene, task):
+        return PlannedFile(scene, task, "verified")
+    have = usable_partial_size(task.partial, task.member.compressed_size)
+    return PlannedFile(scene, task, "partial" if have else "missing", have)
 
 
 def execute_plan(client: HttpClient, plan: DownloadPlan, cache: VerifiedCache, *, jobs: int = 4,
@@ -354,30 +375,17 @@ def _interruptible(client: HttpClient, jobs: int) -> Iterator[concurrent.futures
 
 def _fetch_one(client: HttpClient, planned: PlannedFile, cache: VerifiedCache,
                advance: Callable[[int], None]) -> FileResult:
-    """One member -> its result row; every exception (network, disk, format) becomes a failed row."""
+    """One member -> its result row; every exception (network, file system, format) becomes a failed row, except a
+    full disk, which stops the run."""
     task = planned.task
     try:
         fetched = fetch_member(client, task, advance)
         cache.remember(planned.scene, task)
         return FileResult(task.member.name, "ok", task.url, fetched)
     except Exception as error:  # a bad file is a failed row, never a dead pool
+        if is_disk_full(error):
+            raise
         return FileResult(task.member.name, "failed", task.url, error=f"{type(error).__name__}: {error}")
-
-
-@contextlib.contextmanager
-def lock_root(root: Path) -> Iterator[None]:
-    """Hold an exclusive lock on OUT_ROOT (two downloaders appending to one partial file would waste work)."""
-    folder = root / STATE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise DownloadError(f"{root}: another `obh download` is writing here (lock {folder / 'lock'})") from error
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_report(report: DownloadReport, path: Path) -> None:

@@ -7,6 +7,7 @@ Hypersim's camera frame is OpenGL-like: +x right, +y up, +z backwards (the camer
 from __future__ import annotations
 
 import csv
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.hypersim.h5 import read_hdf5_dataset
 from obtoolkit.hypersim.layout import HypersimLayout
+from obtoolkit.limits import DEFAULT_MAX_IMAGE_PIXELS, check_pixels
 
 _M_COLUMNS = [f"M_cam_from_uv_{r}{c}" for r in range(3) for c in range(3)]
 _PROJ_COLUMNS = [f"M_proj_{r}{c}" for r in range(4) for c in range(4)]
@@ -56,11 +58,17 @@ class HypersimCamera:
 
 
 class CameraParametersTable:
-    """`metadata_camera_parameters.csv`: one HypersimCamera per scene, with errors that name the CSV."""
+    """`metadata_camera_parameters.csv`: one HypersimCamera per scene, with errors that name the CSV.
 
-    def __init__(self, path: str | Path, cameras: dict[str, HypersimCamera]):
+    A row that cannot be used (a non-numeric or NaN value, a wrong column count, a claimed frame size over the
+    limit, a second row for one scene) makes only its own scene unusable: `camera(scene)` raises its FormatError.
+    """
+
+    def __init__(self, path: str | Path, cameras: dict[str, HypersimCamera],
+                 errors: dict[str, tuple[str, str]] | None = None):
         self.path = Path(path)
         self._cameras = cameras
+        self._errors = dict(errors or {})  # scene -> (expected, found): picklable, raised as FormatError
 
     def __len__(self) -> int:
         return len(self._cameras)
@@ -70,10 +78,23 @@ class CameraParametersTable:
 
     @property
     def scenes(self) -> list[str]:
+        """Scenes with a usable row."""
         return sorted(self._cameras)
 
+    @property
+    def bad_scenes(self) -> list[str]:
+        """Scenes whose row is not usable (see `camera`)."""
+        return sorted(self._errors)
+
     def camera(self, scene: str) -> HypersimCamera:
-        """The camera of `scene`; raises a KeyError naming the CSV when the scene has no row."""
+        """The camera of `scene`.
+
+        Raises:
+            FormatError: the scene's row is not usable (naming the CSV, the line and what was expected).
+            KeyError: the scene has no row (naming the CSV).
+        """
+        if scene in self._errors:
+            raise FormatError(self.path, *self._errors[scene])
         try:
             return self._cameras[scene]
         except KeyError:
@@ -84,25 +105,52 @@ class CameraParametersTable:
             ) from None
 
 
-def read_camera_parameters(path: str | Path) -> CameraParametersTable:
-    """Read Hypersim's `metadata_camera_parameters.csv` (one row per scene, 86 columns)."""
+def read_camera_parameters(path: str | Path, *, scenes: Collection[str] | None = None,
+                           max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> CameraParametersTable:
+    """Read Hypersim's `metadata_camera_parameters.csv` (one row per scene, 86 columns).
+
+    Args:
+        scenes: parse only these scenes' rows (the others are skipped unread); None parses every row.
+        max_pixels: the largest frame (height x width) a row may claim.
+
+    Raises:
+        MissingFileError / FormatError: the file is missing, or its header lacks a required column. A bad row does
+            not raise here: it makes its scene's `camera()` raise.
+    """
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(path, "Hypersim camera-parameter CSV (metadata_camera_parameters.csv)")
+    wanted = None if scenes is None else set(scenes)
+    cameras: dict[str, HypersimCamera] = {}
+    errors: dict[str, tuple[str, str]] = {}
+    lines: dict[str, int] = {}
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in _REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise FormatError(path, f"columns {', '.join(missing)}", f"header {reader.fieldnames}")
-        cameras = {}
         for line, row in enumerate(reader, start=2):
-            camera = _camera_from_row(path, line, row)
-            cameras[camera.scene] = camera
-    return CameraParametersTable(path, cameras)
+            scene = row["scene_name"]
+            if wanted is not None and scene not in wanted:
+                continue
+            if scene in lines:
+                errors[scene] = (f"one row for scene {scene}", f"lines {lines[scene]} and {line}")
+                continue
+            lines[scene] = line
+            try:
+                cameras[scene] = _camera_from_row(path, line, row, len(reader.fieldnames), max_pixels)
+            except FormatError as error:
+                errors[scene] = (error.expected, error.found)
+    for scene in errors:
+        cameras.pop(scene, None)
+    return CameraParametersTable(path, cameras, errors)
 
 
-def _camera_from_row(path: Path, line: int, row: dict[str, str]) -> HypersimCamera:
+def _camera_from_row(path: Path, line: int, row: dict, n_columns: int, max_pixels: int) -> HypersimCamera:
     scene = row["scene_name"]
+    if None in row or None in row.values():  # csv.DictReader: extra values under the key None, missing ones None
+        found = n_columns + len(row.get(None, ())) if None in row else sum(v is not None for v in row.values())
+        raise FormatError(path, f"{n_columns} columns on line {line} (scene {scene})", f"{found}")
     try:
         M = np.array([float(row[c]) for c in _M_COLUMNS], dtype=np.float64).reshape(3, 3)
         height = int(float(row["settings_output_img_height"]))
@@ -111,13 +159,14 @@ def _camera_from_row(path: Path, line: int, row: dict[str, str]) -> HypersimCame
         proj = None
         if all(row.get(c) not in (None, "") for c in _PROJ_COLUMNS):
             proj = np.array([float(row[c]) for c in _PROJ_COLUMNS], dtype=np.float64).reshape(4, 4)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise FormatError(path, f"numeric camera values on line {line} (scene {scene})", str(error)) from error
     if not np.all(np.isfinite(M)) or abs(np.linalg.det(M)) < 1e-12:
         raise FormatError(path, f"a finite invertible M_cam_from_uv on line {line} (scene {scene})", str(M.tolist()))
-    if height <= 0 or width <= 0 or not scale > 0:
+    if height <= 0 or width <= 0 or not scale > 0 or not np.isfinite(scale):
         raise FormatError(path, f"positive image size and meters scale on line {line} (scene {scene})",
                           f"{width}x{height}, scale {scale}")
+    check_pixels(path, width, height, max_pixels, what=f"the frame size claimed on line {line} (scene {scene})")
     return HypersimCamera(scene, M, height, width, scale, proj)
 
 

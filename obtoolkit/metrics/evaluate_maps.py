@@ -32,24 +32,21 @@ class MapsJob:
     rgb_dir: Path | None = None
     rgb_suffix: str = ".jpg"
     n_report_images: int = 3
+    max_pixels: int = maps_io.MAX_MAP_PIXELS
 
 
 def _image_counts(name: str, pred_path: Path, gt_path: Path, options: BoundaryEvalOptions,
-                  invert: bool) -> BoundaryCounts:
-    pred = maps_io.read_prediction_png(pred_path, invert=invert)
-    gts = maps_io.read_ground_truth(gt_path)
-    if gts[0].shape != pred.shape:
-        raise ValueError(f"{pred_path}: prediction shape {pred.shape} differs from ground truth {gt_path} "
-                         f"{gts[0].shape}; predict at the ground-truth resolution")
+                  job: MapsJob) -> BoundaryCounts:
+    pred, gts = maps_io.read_map_pair(pred_path, gt_path, invert=job.invert, max_pixels=job.max_pixels)
     return image_boundary_counts(pred, gts, options, where=name)
 
 
 def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1) -> BoundaryEvaluation:
     """Evaluate every GT file of `job.gt_dir` against its prediction and write the outputs to `job.out_dir`."""
     pairs = maps_io.pair_files(job.pred_dir, job.gt_dir, job.pred_suffix)
-    tasks = (delayed(_image_counts)(name, pred, gt, options, job.invert) for name, pred, gt in pairs)
+    tasks = (delayed(_image_counts)(name, pred, gt, options, job) for name, pred, gt in pairs)
     all_counts = Parallel(n_jobs=n_jobs, backend="loky")(tasks) if n_jobs != 1 else [
-        _image_counts(name, pred, gt, options, job.invert) for name, pred, gt in pairs]
+        _image_counts(name, pred, gt, options, job) for name, pred, gt in pairs]
     evaluator = BoundaryEvaluator(options)
     for (name, _, _), counts in zip(pairs, all_counts, strict=True):
         evaluator.add_counts(name, counts)
@@ -79,8 +76,7 @@ def write_outputs(job: MapsJob, evaluation: BoundaryEvaluation, files: dict[str,
 
 def _pictures(job: MapsJob, name: str, pred_path: Path, gt_path: Path, threshold: float,
               options: BoundaryEvalOptions) -> report.ImagePictures:
-    pred = maps_io.read_prediction_png(pred_path, invert=job.invert)
-    gts = maps_io.read_ground_truth(gt_path)
+    pred, gts = maps_io.read_map_pair(pred_path, gt_path, invert=job.invert, max_pixels=job.max_pixels)
     gt_any = np.logical_or.reduce(gts)
     binary = binary_map(pred, threshold, options)
     match = match_maps(binary, gts[0], max_dist=options.max_dist)
@@ -88,5 +84,5 @@ def _pictures(job: MapsJob, name: str, pred_path: Path, gt_path: Path, threshold
     rgb = None
     if job.rgb_dir is not None:
         rgb_path = Path(job.rgb_dir) / f"{name}{job.rgb_suffix}"
-        rgb = maps_io.read_rgb(rgb_path) if rgb_path.is_file() else None
+        rgb = maps_io.read_rgb(rgb_path, max_pixels=job.max_pixels) if rgb_path.is_file() else None
     return report.ImagePictures(name, report.gray_picture(pred), report.gray_picture(gt_any), picture, rgb)

@@ -1,6 +1,8 @@
 """Reading boundary maps made by any method: predicted PNGs and ground truth (PNG or BSDS `.mat`).
 
-Errors name the file and what was expected.
+Errors name the file and what was expected. Every image's size is checked from its header against `max_pixels`
+before it is decoded (evaluation needs tens of bytes per pixel: a small PNG claiming 10000x8900 pixels would take
+gigabytes); a larger map is a `SizeLimitError` naming the file and the setting that raises the limit.
 """
 
 from __future__ import annotations
@@ -8,31 +10,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from obtoolkit.errors import FormatError, MissingFileError
+from obtoolkit.limits import check_pixels, open_image
 
 GT_SUFFIXES = (".png", ".mat")
+# 16 Mi pixels (4096 x 4096): 21 Hypersim frames, 108 BSDS images; the evaluation of such a map takes about 1 GiB.
+MAX_MAP_PIXELS = 1 << 24
+_SETTING = "--max-pixels"
 
 
-def _open_png(path: Path, what: str) -> np.ndarray:
-    if not path.is_file():
-        raise MissingFileError(path, what)
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return np.asarray(image)
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise FormatError(path, f"a readable PNG ({what})", str(error)) from error
+def _open_png(path: Path, what: str, max_pixels: int) -> np.ndarray:
+    with open_image(path, what=what, max_pixels=max_pixels, setting=_SETTING) as image:
+        image.load()
+        return np.asarray(image)
 
 
-def read_prediction_png(path: str | Path, *, invert: bool = False) -> np.ndarray:
+def read_prediction_png(path: str | Path, *, invert: bool = False, max_pixels: int = MAX_MAP_PIXELS) -> np.ndarray:
     """(H, W) float64 boundary probability in [0, 1] from a single-channel 8- or 16-bit PNG.
 
     8-bit values are divided by 255, 16-bit by 65535. `invert=True` reads MoDOT/IOBE's `(1 - p) * 255` maps.
     """
     path = Path(path)
-    array = _open_png(path, "predicted boundary map")
+    array = _open_png(path, "predicted boundary map", max_pixels)
     if array.ndim == 3 and array.shape[2] in (2, 4):  # grey + alpha, or RGBA with equal channels: drop alpha
         array = array[..., :-1]
     if array.ndim == 3 and array.shape[2] == 3 and (array == array[..., :1]).all():
@@ -50,15 +50,19 @@ def read_prediction_png(path: str | Path, *, invert: bool = False) -> np.ndarray
     return 1.0 - prob if invert else prob
 
 
-def read_ground_truth(path: str | Path) -> list[np.ndarray]:
+def read_ground_truth(path: str | Path, *, max_pixels: int = MAX_MAP_PIXELS) -> list[np.ndarray]:
     """Annotations of one image as a list of (H, W) bool maps.
 
-    A PNG holds one annotation (nonzero = boundary). A BSDS `.mat` holds a cell array `groundTruth{k}.Boundaries`.
+    A PNG holds one annotation (nonzero = boundary). A BSDS `.mat` holds a cell array `groundTruth{k}.Boundaries`
+    (its size is checked after reading: MATLAB files have no header to check first).
     """
     path = Path(path)
     if path.suffix.lower() == ".mat":
-        return _read_bsds_mat(path)
-    array = _open_png(path, "ground-truth boundary map")
+        maps = _read_bsds_mat(path)
+        height, width = maps[0].shape
+        check_pixels(path, width, height, max_pixels, what="ground-truth boundary map", setting=_SETTING)
+        return maps
+    array = _open_png(path, "ground-truth boundary map", max_pixels)
     if array.ndim == 3:
         array = array[..., :3].max(axis=2)
     return [array != 0]
@@ -87,16 +91,25 @@ def _read_bsds_mat(path: Path) -> list[np.ndarray]:
     return maps
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
+def read_map_pair(pred_path: str | Path, gt_path: str | Path, *, invert: bool = False,
+                  max_pixels: int = MAX_MAP_PIXELS) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A prediction (`read_prediction_png`) and its ground truth (`read_ground_truth`), which must share one size.
+
+    Raises:
+        FormatError: the sizes differ (naming both files and both sizes).
+    """
+    pred = read_prediction_png(pred_path, invert=invert, max_pixels=max_pixels)
+    gts = read_ground_truth(gt_path, max_pixels=max_pixels)
+    if gts[0].shape != pred.shape:
+        raise FormatError(pred_path, f"the size of its ground truth {gt_path}, {gts[0].shape[1]}x{gts[0].shape[0]} "
+                          "(predict at the ground-truth resolution)", f"{pred.shape[1]}x{pred.shape[0]}")
+    return pred, gts
+
+
+def read_rgb(path: str | Path, *, max_pixels: int = MAX_MAP_PIXELS) -> np.ndarray:
     """(H, W, 3) uint8 picture (any format Pillow reads)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(path, "RGB image")
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as error:
-        raise FormatError(path, "a readable image", str(error)) from error
+    with open_image(path, what="RGB image", max_pixels=max_pixels, setting=_SETTING) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def pair_files(pred_dir: str | Path, gt_dir: str | Path, pred_suffix: str = ".png") -> list[tuple[str, Path, Path]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import html
 import io
 import json
@@ -158,7 +159,12 @@ def write_html_report(out_dir: str | Path, evaluation: BoundaryEvaluation, pictu
 
 
 def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    """A file-name-safe form of an image name, distinct for distinct names: when characters had to be replaced
+    (or the name shortened), a digest of the original name is appended ("a b" and "a_b" no longer collide)."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:100]
+    if cleaned != name:
+        cleaned += "-" + hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
+    return cleaned
 
 
 def worst_and_best(rows: Sequence[ImageBoundaryRow], n: int) -> list[str]:

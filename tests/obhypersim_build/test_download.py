@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from obh.cli import main
 from obhypersim_build.download import DownloadRequest, RetryPolicy, download, partial_path
 from obhypersim_build.run import generate
+from obtoolkit.fileio import is_temporary
 from obtoolkit.hypersim import FrameId
 from obtoolkit.synth.writer import HypersimWriter
 
@@ -104,9 +105,9 @@ def assert_identical(out: Path, source: Path, names) -> None:
 
 
 def downloaded_files(out: Path) -> list[str]:
-    """Files under out, except the downloader's own state and report."""
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                  if p.is_file() and ".obh_download" not in p.parts and p.name != "download_report.json")
+    """Files under out, except the downloader's own state, lock and report."""
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and ".obh_download" not in
+                  p.parts and p.name not in ("download_report.json", ".obh.lock"))
 
 
 def test_download_is_complete_identical_and_feeds_generate(source, archives, tmp_path):
@@ -122,7 +123,7 @@ def test_download_is_complete_identical_and_feeds_generate(source, archives, tmp
     saved = json.loads((out / "download_report.json").read_text())
     assert saved["ok"] == len(wanted) + 2 and saved["failed"] == 0 and saved["failures"] == []
     assert saved["settings"]["request"]["scenes"] == list(SCENES) and saved["settings"]["package_version"]
-    assert not any(p.name.endswith(".part") or ".tmp." in p.name for p in out.rglob("*"))
+    assert not any(p.name.endswith(".part") or is_temporary(p) for p in out.rglob("*"))
     summary = generate(out, tmp_path / "labels", progress=False)
     assert (summary.n_frames, summary.n_ok, summary.n_failed) == (6, 6, 0)
 

@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from obhypersim_build.download import driver, member
+from obhypersim_build.download import member
 from obhypersim_build.download.member import (
     MemberTask,
     VerificationError,
@@ -73,7 +73,7 @@ def test_a_wrong_central_entry_never_produces_a_file(served, tmp_path):
         with pytest.raises(error, match=rf"s\.zip.*ai_001_001/.*{message}"):
             fetch_member(client, task)
         assert not task.target.exists() and not task.partial.exists()
-        assert not list(tmp_path.rglob("*.tmp.*"))
+        assert not list(tmp_path.rglob("*.obh-tmp.*"))
     unsupported = MemberTask(url, dataclasses.replace(index["ai_001_001/a.bin"], method=12), tmp_path)
     with pytest.raises(PermanentError, match="compression method 12"):
         fetch_member(client, unsupported)
@@ -119,9 +119,11 @@ def test_verified_cache_skips_hashing_until_the_file_changes(served, tmp_path, m
 
 
 def test_one_downloader_per_root(tmp_path):
-    with driver.lock_root(tmp_path):
-        with pytest.raises(DownloadError, match="another `obh download`"):
-            with driver.lock_root(tmp_path):
+    from obtoolkit.treelock import TreeLockedError, lock_tree
+
+    with lock_tree(tmp_path, "obh download"):
+        with pytest.raises(TreeLockedError, match="another obh command is writing here.*obh download"):
+            with lock_tree(tmp_path):
                 pass
-    with driver.lock_root(tmp_path):  # released
+    with lock_tree(tmp_path):  # released
         pass

@@ -172,6 +172,17 @@ def balanced_subset(groups: Sequence[str], count: int | None) -> list[int]:
     return sorted(picked)
 
 
+class SampleLoadError(OBToolkitError, RuntimeError):
+    """A sample could not be loaded (the message names the frame and the file). Re-raised in the main process from
+    a DataLoader worker, whose re-raise prefixes the worker's traceback, it keeps the worker's message only."""
+
+    def __init__(self, message: str):
+        if message.startswith("Caught ") and "Original Traceback" in message:
+            last = message.rstrip().splitlines()[-1]
+            message = last.partition(f"{type(self).__name__}: ")[2] or last
+        super().__init__(message)
+
+
 class FrameDataset(Dataset):
     """What every training dataset shares: frames indexed by position (epoch 0) or by `SampleKey(epoch,
     position)`, broken frames skipped or raised (`on_error`), augmentation, and the arrays -> `Sample` step.
@@ -202,9 +213,9 @@ class FrameDataset(Dataset):
             except (OBToolkitError, OSError, ValueError) as error:
                 message = f"{self.frame_name(position)}: {error}"
                 if self.on_error == "raise":
-                    raise RuntimeError(f"sample failed to load: {message}") from error
+                    raise SampleLoadError(f"sample failed to load: {message}") from error
                 self.failures.append(message)
-        raise RuntimeError(f"no sample of the dataset could be loaded; last failures: {self.failures[-3:]}")
+        raise SampleLoadError(f"no sample of the dataset could be loaded; last failures: {self.failures[-3:]}")
 
     def _load(self, position: int, epoch: int) -> Sample:
         arrays = self.frame_arrays(position)

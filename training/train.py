@@ -112,7 +112,7 @@ class TrainRecipe:
         if runtime.deterministic:
             torch.use_deterministic_algorithms(True)
         self.train_set = frame_dataset(config, train=True, seed=runtime.seed)
-        _check_ground_truth(self.train_set, config)
+        _check_training_data(self.train_set, config, self.dist.world_size)
         self.sampler = EpochSampler(len(self.train_set), config.schedule.batch_size, seed=runtime.seed,
                                     rank=self.dist.rank, world_size=self.dist.world_size)
         self.model = build_model(config).to(self.device)
@@ -356,8 +356,13 @@ def train(config: TrainConfig) -> Path:
     return recipe.run_dir
 
 
-def _check_ground_truth(dataset, config: TrainConfig) -> None:
-    """Every task the model learns needs its ground truth in the training data (DIODE has no OB, OB-DIODE no depth)."""
+def _check_training_data(dataset, config: TrainConfig, world_size: int) -> None:
+    """Every task the model learns needs its ground truth in the training data (DIODE has no OB, OB-DIODE no depth),
+    and the split must fill one batch on every process."""
+    if len(dataset) < config.schedule.batch_size * world_size:
+        raise ConfigError(f"data.train_split {config.data.train_split!r} of {config.data.root} holds {len(dataset)} "
+                          f"frame(s): too few for one batch of schedule.batch_size {config.schedule.batch_size} on "
+                          f"{world_size} process(es)")
     missing = [task for task in config.model.tasks if task not in getattr(dataset, "tasks", ("depth", "boundary"))]
     if missing:
         raise ConfigError(f"data.format {config.data.format!r} has no {' or '.join(missing)} ground truth to train "

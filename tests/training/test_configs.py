@@ -62,7 +62,8 @@ def test_nyud_and_ob_future_configs_are_the_official_recipes():
     assert (nyud.loss.boundary_weight, nyud.loss.negative_scale, nyud.loss.obdcl_start_step) == (5.0, 1.1, 9000)
     assert nyud.loss.boundary_map_weights == (0.1, 0.3, 0.3, 0.5, 1.0) and nyud.loss.obdcl_smooth_weight == 0.1
     assert (nyud_ssr.optim.lr, nyud_ssr.loss.obdcl_start_step, nyud_ssr.loss.boundary_map_weights) == (3e-3, 0, (1.0,))
-    future, future_ssr = (load_train_config(REPO_ROOT / "configs" / f"{n}.yaml") for n in ("ob_future", "ob_future_ssr"))
+    future, future_ssr = (load_train_config(REPO_ROOT / "configs" / f"{n}.yaml")
+                          for n in ("ob_future", "ob_future_ssr"))
     assert (future.schedule.batch_size, future.data.crop_hw, future.loss.negative_scale) == (8, (320, 320), 1.7)
     assert future.loss.obdcl_start_step == 0 and future.loss.obdcl_smooth_weight == 0.1
     assert (future_ssr.optim.lr, future_ssr.schedule.batch_size, future_ssr.data.crop_hw) == (5e-5, 4, None)

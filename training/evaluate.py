@@ -59,6 +59,7 @@ class EvalOptions:
     prediction; dbe_references, dbe_modes: depth-boundary errors against the OB ground truth ("boundary") and / or
     the dataset's own depth edges ("depth_edges"), in our and / or the official mode; fixed_thresholds: pixel-wise
     P/R/F1/accuracy at these thresholds, and the tolerance-matched P/R/F read from the benchmark's curve there;
+    extra_max_dists: the boundary benchmark again at these matching radii (`boundary@0.011/ods_f`, ...);
     max_frames: the first N frames only; batch_size: frames per forward pass; loader_workers: DataLoader processes;
     metric_workers: metric processes (0: in this process, after each batch); amp: autocast on CUDA ("none", "bf16",
     "fp16"); pictures: frames kept for the predictions picture. `preset_options` builds them from a dataset's
@@ -73,6 +74,7 @@ class EvalOptions:
     dbe_references: tuple[str, ...] = ()
     dbe_modes: tuple[DbeMode, ...] = ("ours", "official")
     fixed_thresholds: tuple[float, ...] = ()
+    extra_max_dists: tuple[float, ...] = ()
     max_frames: int | None = None
     batch_size: int = 1
     loader_workers: int = 0
@@ -150,8 +152,9 @@ def preset_options(preset: EvalPreset, *, checkpoint_max_depth: float, checkpoin
                    max_dist: float | None = None, **runtime) -> EvalOptions:
     """The evaluation options of a dataset's preset: its depth options and unit, every scale policy (the official
     one where the preset has a zero-shot max_depth: its factor follows from the checkpoint's max_depth and unit),
-    its DBE references in both modes, its boundary protocol (at `max_dist`, default the preset's) and its fixed
-    thresholds. `runtime`: the other EvalOptions fields (flip_tta, batch_size, workers, ...)."""
+    its DBE references in both modes, its boundary protocol (at `max_dist`, default the preset's; the preset's
+    further radii beside it unless `max_dist` is given) and its fixed thresholds. `runtime`: the other EvalOptions
+    fields (flip_tta, batch_size, workers, ...)."""
     official = None
     if preset.zero_shot_max_depth is not None:
         official = official_zero_shot_factor(max_depth_eval=preset.zero_shot_max_depth,
@@ -160,7 +163,8 @@ def preset_options(preset: EvalPreset, *, checkpoint_max_depth: float, checkpoin
     policies = tuple(p for p in SCALE_POLICIES if p != "official" or official is not None)
     return EvalOptions(boundary=preset.boundary_options(max_dist), depth=preset.depth,
                        depth_unit_m=preset.depth_unit_m, scale_policies=policies, official_factor=official,
-                       dbe_references=preset.dbe_references, fixed_thresholds=preset.fixed_thresholds, **runtime)
+                       dbe_references=preset.dbe_references, fixed_thresholds=preset.fixed_thresholds,
+                       extra_max_dists=preset.extra_max_dists if max_dist is None else (), **runtime)
 
 
 def evaluated_tasks(model: nn.Module, dataset: Dataset, options: EvalOptions) -> tuple[str, ...]:
@@ -178,6 +182,9 @@ def build_evaluators(tasks: Sequence[str], options: EvalOptions, depth_unit_m: f
     evaluators: list = []
     if "boundary" in tasks:
         evaluators.append(BoundaryBenchmark(options.boundary, options.fixed_thresholds))
+        evaluators += [BoundaryBenchmark(dataclasses.replace(options.boundary, max_dist=radius),
+                                         options.fixed_thresholds, prefix=f"boundary@{radius:g}")
+                       for radius in options.extra_max_dists if radius != options.boundary.max_dist]
         if options.fixed_thresholds:
             evaluators.append(FixedThresholdBenchmark(options.fixed_thresholds))
     if "depth" in tasks:
@@ -219,7 +226,7 @@ def evaluate_model(model: nn.Module, dataset: Dataset, *, device: torch.device, 
             scoring.add(*_result(in_flight.popleft()))
     model.train(was_training)
     depth = next((e for e in evaluators if isinstance(e, DepthBenchmark)), None)
-    boundary = next((e for e in evaluators if isinstance(e, BoundaryBenchmark)), None)
+    boundary = next((e for e in evaluators if isinstance(e, BoundaryBenchmark)), None)  # the preset's radius
     return EvalResult(scoring.results(), depth.means() if depth else {},
                       boundary.evaluation() if boundary else None, depth.rows if depth else [], names, pictures,
                       time.perf_counter() - started)

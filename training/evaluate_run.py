@@ -122,6 +122,7 @@ def evaluate_checkpoint(checkpoint: Path, data: EvalData, *, out_dir: Path, dept
              "split": str(data.split_list or data.split), "flip_tta": flip_tta, "frames": len(result.names),
              "depth_unit_m": preset.depth_unit_m, "scale_policies": list(options.scale_policies),
              "official_factor": options.official_factor, "boundary_options": dataclasses.asdict(options.boundary),
+             "extra_max_dists": list(options.extra_max_dists),
              "device": str(device), "amp": amp, "batch_size": batch_size}
     if name == OB_HYPERSIM:
         extra.update({"depth_kind": dataset.config.depth, "target": dataset.config.target})

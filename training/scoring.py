@@ -77,10 +77,12 @@ def frame_boundary_counts(options: BoundaryEvalOptions, frame: FrameArrays) -> B
 class BoundaryBenchmark:
     """The exact ODS / OIS / AP / R50 of `obtoolkit.metrics`, as `boundary/ods_f`, `boundary/ois_f`, ..., and the
     tolerance-matched precision, recall and F of the summed counts at each of `fixed_thresholds` (`boundary/f@0.5`,
-    ...; each must be one of the benchmark's thresholds: 0.5 and 0.7 are among the 99)."""
+    ...; each must be one of the benchmark's thresholds: 0.5 and 0.7 are among the 99). `prefix` replaces
+    "boundary" in the keys (e.g. "boundary@0.011" for a second matching radius)."""
 
-    def __init__(self, options: BoundaryEvalOptions, fixed_thresholds: Sequence[float] = ()):
-        self.options, self.fixed_thresholds = options, tuple(fixed_thresholds)
+    def __init__(self, options: BoundaryEvalOptions, fixed_thresholds: Sequence[float] = (),
+                 prefix: str = "boundary"):
+        self.options, self.fixed_thresholds, self.prefix = options, tuple(fixed_thresholds), prefix
         self.evaluator = BoundaryEvaluator(options)
 
     def scorer(self) -> Callable[[FrameArrays], BoundaryCounts]:
@@ -93,11 +95,11 @@ class BoundaryBenchmark:
         return self.evaluator.evaluate()
 
     def results(self) -> dict[str, float]:
-        result = self.evaluation().boundary
-        out = {"boundary/ods_f": result.ods.f_measure, "boundary/ois_f": result.ois_f, "boundary/ap": result.ap,
-               "boundary/r50": result.r50}
+        result, prefix = self.evaluation().boundary, self.prefix
+        out = {f"{prefix}/ods_f": result.ods.f_measure, f"{prefix}/ois_f": result.ois_f, f"{prefix}/ap": result.ap,
+               f"{prefix}/r50": result.r50}
         for threshold, scores in tolerance_scores_at(result.curve, self.fixed_thresholds).items():
-            out.update({f"boundary/{name}@{threshold:g}": value for name, value in scores.items()})
+            out.update({f"{prefix}/{name}@{threshold:g}": value for name, value in scores.items()})
         return out
 
 

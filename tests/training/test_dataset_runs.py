@@ -105,6 +105,16 @@ def test_ssr_trains_on_stage1_and_evaluates_on_test_with_the_preset(trained, nam
         assert key in summary, key
     assert metrics["boundary_options"]["max_dist"] == 0.0075
     assert metrics["boundary_options"]["apply_nms"] is (False if name == "ob_future" else None)
+    if name == "nyudmt":  # NYUD's edge radius 0.011 beside the preset's 0.0075: as a run at --max-dist 0.011
+        assert metrics["extra_max_dists"] == [0.011]
+        obh("evaluate", ssr / "checkpoints" / "last.pt", "--root", tree.root, "--out", tmp_path / "wide",
+            "--max-dist", "0.011", *EVAL_QUICK)
+        wide = metrics_of(tmp_path / "wide")["summary"]
+        assert not [k for k in wide if k.startswith("boundary@")]  # --max-dist replaces the preset's radii
+        assert {k: summary[f"boundary@0.011/{k}"] for k in ("ods_f", "ap", "f@0.7")} == \
+            {k: wide[f"boundary/{k}"] for k in ("ods_f", "ap", "f@0.7")}
+    else:
+        assert not [k for k in summary if k.startswith("boundary@")]
     lines = result.output.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("policy"))
     assert [line.split()[0] for line in lines[header + 1: header + 5]] == metrics["scale_policies"]

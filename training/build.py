@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import Subset
 
-from obtoolkit.datasets import EvalPreset
+from obtoolkit.datasets import EvalPreset, dataset_names
 from obtoolkit.datasets import eval_preset as dataset_preset
 from obtoolkit.datasets.ob_hypersim import NAME as OB_HYPERSIM
 from obtoolkit.errors import ConfigError
@@ -57,6 +57,8 @@ def _augment(config: TrainConfig) -> AugmentConfig:
 
 def frame_dataset(config: TrainConfig, *, train: bool, seed: int = 0) -> FrameDataset:
     """The training (or validation) frames of the run's dataset: OB-Hypersim manifest rows or another format."""
+    if config.data.format not in dataset_names():
+        raise ConfigError(f"data.format: unknown dataset {config.data.format!r}; known: {', '.join(dataset_names())}")
     if config.data.format == OB_HYPERSIM:
         return ObHypersimDataset(data_config(config, train=train), seed=seed)
     return FormatDataset(format_data_config(config, train=train), seed=seed)

@@ -176,6 +176,15 @@ def test_errors_are_one_line_naming_the_file(tmp_path, toy_registry):
     assert wrong.exit_code == 1 and "Traceback" not in wrong.output
     unknown = obh("evaluate", broken, "--dataset", "kitti", "--root", empty, "--out", tmp_path / "e", ok=False)
     assert unknown.exit_code == 2 and "kitti" in unknown.output
+    unknown = obh("train", "--config", CONFIGS / "nyud_mt.yaml", "data.format=kitti", *QUICK, ok=False)
+    assert unknown.exit_code == 1 and "'kitti'; known: ob_hypersim, " in unknown.output
+
+
+def test_an_unknown_split_is_one_line(trained, tmp_path):
+    tree, _, run = trained["nyudmt"]
+    result = obh("evaluate", run / "checkpoints" / "last.pt", "--root", tree.root, "--split", "indoor", "--out",
+                 tmp_path, ok=False)
+    assert result.exit_code == 1 and "unknown split 'indoor'" in result.output and "Traceback" not in result.output
 
 
 ABLATIONS = {  # config: (model_options that must be stored, state-dict prefixes that must be absent)

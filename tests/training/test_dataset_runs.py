@@ -215,6 +215,12 @@ def test_ablation_config_builds_and_trains_one_step(trained, config, tmp_path):
     stored, absent = ABLATIONS[config]
     assert {key: payload["model_options"][key] for key in stored} == stored
     assert not [name for name in payload["model"] if name.startswith(absent)]
+    if config.endswith(("depth_only.yaml", "ob_only.yaml")):  # a single-task model is scored on its task only
+        obh("evaluate", run / "checkpoints" / "last.pt", "--root", tree.root, "--out", tmp_path / "eval", *EVAL_QUICK)
+        summary = metrics_of(tmp_path / "eval")["summary"]
+        scored = {key.split("/")[0] for key in summary}
+        boundary = {"boundary", "boundary@0.011", "boundary_pixel"}  # NYUD-MT: a second radius
+        assert scored == ({"depth"} if stored["tasks"] == ["depth"] else boundary)
     if ssr:  # stage 1 frozen but in train mode: its BatchNorm statistics moved during the step (eval mode: never)
         before = torch.load(stage1 / "checkpoints" / "last.pt", weights_only=True, map_location="cpu")["model"]
         moved = [k for k, v in before.items() if k.endswith("running_mean")

@@ -126,8 +126,19 @@ def evaluate_checkpoint(checkpoint: Path, data: EvalData, *, out_dir: Path, dept
              "device": str(device), "amp": amp, "batch_size": batch_size}
     if name == OB_HYPERSIM:
         extra.update({"depth_kind": dataset.config.depth, "target": dataset.config.target})
+    if result.depth:
+        extra["depth_by_policy"] = depth_by_policy(result.depth)
     write_evaluation(result, out_dir, extra=extra)
     return result
+
+
+def depth_by_policy(depth: dict[str, float]) -> dict[str, dict[str, float]]:
+    """The depth means per scale policy, side by side: {policy: {metric: value}} (the fitted `scale` and `shift`
+    means beside the metrics of every policy but "none")."""
+    policies = [p for p in SCALE_POLICIES if p == "none" or f"{p}/abs_rel" in depth]
+    names = (*METRIC_NAMES, "rmse_m")
+    return {p: {m: depth.get(m if p == "none" else f"{p}/{m}", math.nan)
+                for m in (names if p == "none" else (*names, "scale", "shift"))} for p in policies}
 
 
 def report_lines(result: EvalResult) -> list[str]:
@@ -136,11 +147,8 @@ def report_lines(result: EvalResult) -> list[str]:
     lines = []
     depth = result.depth
     if depth:
-        policies = [p for p in SCALE_POLICIES if p == "none" or f"{p}/abs_rel" in depth]
-        table = {p: {m: depth.get(m if p == "none" else f"{p}/{m}", math.nan) for m in (*METRIC_NAMES, "rmse_m")}
-                 for p in policies}
         lines += [f"depth ({depth.get('n_images', 0)} frames, {depth.get('n_skipped', 0)} without valid depth):",
-                  policy_table(table, (*METRIC_NAMES, "rmse_m"))]
+                  policy_table(depth_by_policy(depth), (*METRIC_NAMES, "rmse_m"))]
         lines += [f"{key:>32}: {value:.4f}" for key, value in depth.items() if key.startswith("dbe/")]
     metrics = result.metrics
     lines += [f"{key:>32}: {value:.4f}" for key, value in metrics.items() if key.startswith("boundary")]

@@ -99,6 +99,9 @@ def test_ssr_trains_on_stage1_and_evaluates_on_test_with_the_preset(trained, nam
     assert metrics["dataset"] == name and metrics["frames"] == len(tree.splits["test"])  # the run's dataset, test
     summary = metrics["summary"]
     assert metrics["scale_policies"] == ["none", "median", "lsq_scale", "lsq_scale_shift"]  # no official zero-shot
+    by_policy = metrics["depth_by_policy"]  # the printed table, in metrics.json
+    assert list(by_policy) == metrics["scale_policies"]
+    assert by_policy["median"]["abs_rel"] == summary["depth/median/abs_rel"] and "scale" in by_policy["median"]
     for key in ("depth/abs_rel", "depth/median/abs_rel", "depth/lsq_scale_shift/rmse_m", "boundary/ods_f",
                 "depth/dbe/boundary/ours_acc", "depth/dbe/boundary/official_comp", "boundary/f@0.7",
                 "boundary_pixel/f1@0.5"):

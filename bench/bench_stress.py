@@ -229,6 +229,10 @@ def _their_cpu(theirs: dict | None) -> tuple[str, float | None]:
     return ("> ", bound) if bound is not None else ("", None)
 
 
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
+
 def summarize(paths: list[Path]) -> None:
     """One row per family, size and protocol from --json files: our CPU seconds, typical (median over seeds) and
     worst (max), the fastest wall time, the stage split (of wall time) and peak memory of the worst seed, pyEdgeEval's
@@ -241,13 +245,21 @@ def summarize(paths: list[Path]) -> None:
             key = (row["family"], tuple(row["size"]), row["protocol"])
             if row.get("pyedgeeval"):
                 theirs_by_case[(*key, row["seed"])] = row["pyedgeeval"]
-            if row.get("ours") and "cpu_seconds" in row["ours"]:
+            if row.get("ours") and ("cpu_seconds" in row["ours"] or "timeout_s" in row["ours"]):
                 rows.setdefault(key, []).append(row)
     print("| family | size | protocol | seeds | CPU s typical / worst | wall s (min) | worst: map / sets / match "
           "(wall share) | peak MB | candidates / GT px | pyEdgeEval CPU s | speed-up (CPU) |")
     print("|" + "---|" * 11)
     for key in sorted(rows, key=lambda k: (k[1][0] * k[1][1], k[0], k[2])):
-        cases = rows[key]
+        stopped = [c for c in rows[key] if "cpu_seconds" not in c["ours"]]
+        cases = [c for c in rows[key] if "cpu_seconds" in c["ours"]]
+        if stopped:
+            bound, theirs = _their_cpu(theirs_by_case.get((*key, stopped[0]["seed"])))
+            ours = stopped[0]["ours"]
+            print(f"| {key[0]} | {key[1][0]}x{key[1][1]} | {key[2]} | {len(rows[key])} | stopped after "
+                  f"{ours['timeout_s']:.0f} s wall, > {ours.get('cpu_seconds_at_timeout', 0):.0f} CPU s | | | | | "
+                  f"{bound}{_seconds(theirs)} | |")
+            continue
         cpu = np.array([c["ours"]["cpu_seconds"] for c in cases])
         worst = cases[int(np.argmax(cpu))]
         stages = worst["ours"]["stages"]
@@ -257,7 +269,7 @@ def summarize(paths: list[Path]) -> None:
         for case in sorted(cases, key=lambda c: -c["ours"]["cpu_seconds"]):  # the slowest seed pyEdgeEval ran on
             bound, theirs = _their_cpu(theirs_by_case.get((*key, case["seed"])))
             if theirs is not None:
-                their_text = f"{bound}{theirs:.0f}"
+                their_text = f"{bound}{_seconds(theirs)}"
                 speedup = f"{bound}{theirs / max(case['ours']['cpu_seconds'], 1e-9):.0f}x"
                 break
         print(f"| {key[0]} | {key[1][0]}x{key[1][1]} | {key[2]} | {len(cases)} | {np.median(cpu):.2f} / "

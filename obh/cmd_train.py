@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
+from obh.options import config_overrides, emit, json_option, out_option
+
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
 @click.option("--config", "config_path", type=_EXISTING_FILE, help="Training config (configs/*.yaml).")
-@click.argument("overrides", nargs=-1, metavar="[SECTION.KEY=VALUE]...")
+@config_overrides
 def train(config_path, overrides):
     """Train MoDOT from a manifest (resumable: rerun the same command to continue). Distributed: run it under
     `torchrun --nproc_per_node=N -m obh train ...`."""
@@ -48,7 +50,8 @@ def train(config_path, overrides):
               help="Processes scoring frames while the next ones are predicted (default: usable cores - 1).")
 @click.option("--pictures", type=click.IntRange(min=0), default=4, show_default=True,
               help="Frames drawn in predictions.png.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@out_option(required=True, param="out_dir", help="Folder for metrics.json, the reports and predictions.png.")
+@json_option
 def evaluate(checkpoint, manifest, data_root, split, split_list, depth_scale, flip_tta, protocol, max_dist,
              max_frames, depth_preset, device, amp, batch_size, loader_workers, metric_workers, pictures, out_dir):
     """Evaluate a checkpoint or exported model: depth metrics and the boundary benchmark (ODS/OIS/AP), with reports
@@ -61,9 +64,8 @@ def evaluate(checkpoint, manifest, data_root, split, split_list, depth_scale, fl
                                   depth_preset=depth_preset, out_dir=out_dir, device=device, amp=amp,
                                   batch_size=batch_size, loader_workers=loader_workers,
                                   metric_workers=metric_workers, pictures=pictures)
-    for key, value in summary.items():
-        click.echo(f"{key:>24}: {value:.4f}")
-    click.echo(f"reports: {out_dir}")
+    emit({**summary, "out": out_dir}, "\n".join([*(f"{key:>24}: {value:.4f}" for key, value in summary.items()),
+                                                 f"reports: {out_dir}"]))
 
 
 COMMANDS = [train, evaluate]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from obh.options import emit, jobs_option, json_option, out_option, wants_json
+from obh.options import emit, jobs_option, json_option, out_option, print_json, wants_json
 
 # The library is imported inside the command: importing obtoolkit.hypersim (pandas, h5py) would slow every `obh`.
 DETAIL_CHOICES = ("build", "all", "none")  # obhypersim_build.download.selection.DETAIL_SETS (checked by a test)
@@ -118,9 +118,9 @@ def _preview_json(request, plan, *, list_files: bool) -> None:
     if list_files:
         data["metadata"] = [{"name": name, "state": state, "url": request.metadata_file_url(name)}
                             for name, state in metadata.items()]
-        data["files"] = [{"name": p.task.member.name, "state": p.state, "compressed_size": p.task.member.compressed_size,
-                          "size": p.task.member.uncompressed_size} for p in plan.files]
-    emit(data, "")
+        data["files"] = [{"name": p.task.member.name, "state": p.state, "size": p.task.member.uncompressed_size,
+                          "compressed_size": p.task.member.compressed_size} for p in plan.files]
+    print_json(data)
 
 
 def _summarise(report, out_root: Path) -> None:

@@ -153,9 +153,14 @@ def wants_json() -> bool:
 def emit(data: Any, text: str | Callable[[], str]) -> None:
     """Print a command's result: `data` as JSON with `--json`, else `text` (or what it returns)."""
     if wants_json():
-        click.echo(json.dumps(jsonable(data), indent=2, allow_nan=False))
+        print_json(data)
     else:
         click.echo(text() if callable(text) else text)
+
+
+def print_json(data: Any) -> None:
+    """`data` as one JSON document on stdout (see `jsonable`)."""
+    click.echo(json.dumps(jsonable(data), indent=2, allow_nan=False))
 
 
 def jsonable(value: Any) -> Any:

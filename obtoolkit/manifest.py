@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ HASH_COLUMNS = ("ob_hash", "instance_contour_hash", "ori_hash", "ori16_hash", "o
 STAT_COLUMNS = ("nan_fraction", "ob_fraction", "ob_void_fraction", "ob_inter_fraction", "ob_self_fraction",
                 "contour_fraction", "target_fraction", "undefined_orientation_fraction", "depth_normal_fraction")
 STATUS_OK, STATUS_ERROR = "ok", "error"
+logger = logging.getLogger(__name__)
 
 _DICT8 = pa.dictionary(pa.int8(), pa.string())
 SCHEMA = pa.schema(
@@ -157,6 +159,7 @@ def read_manifest(path: str | Path, *, columns: Sequence[str] | None = None, fil
     except (pa.ArrowInvalid, OSError) as error:
         raise FormatError(path, "a manifest readable with the OB-Hypersim schema", str(error)) from error
     check_relative_paths(table, path)
+    logger.debug("%s: %d manifest rows read", path, table.num_rows)
     return table
 
 
@@ -205,4 +208,5 @@ def merge_parts(parts: Sequence[str | Path], out_path: str | Path, build_config:
             latest[(record.scene, record.camera, record.frame)] = record
     table = records_to_table(latest.values(), build_metadata(build_config))
     write_table(out_path, table)
+    logger.info("%s: %d rows merged from %d manifest parts", out_path, table.num_rows, len(parts))
     return table

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import click
@@ -69,6 +71,57 @@ def test_every_command_with_a_config_takes_both_override_spellings():
     for name, command in with_config.items():
         assert option(command, "--set") is not None, name
         assert any(isinstance(p, click.Argument) and p.name == "overrides" for p in command.params), name
+
+
+def documented_command_lines() -> list[tuple[str, str]]:
+    """(file, line) for every `obh ...` line in the code blocks of the README and docs; continuation lines joined,
+    comments and optional `[...]` parts removed."""
+    found = []
+    for path in [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").rglob("*.md")),
+                 REPO_ROOT / "manifests" / "README.md"]:
+        in_block, pending = False, ""
+        for line in path.read_text().splitlines():
+            if line.startswith("```"):
+                in_block = not in_block
+                continue
+            line = pending + line.split(" # ")[0].rstrip()
+            pending = line[:-1] + " " if in_block and line.endswith("\\") else ""
+            if in_block and not pending and line.strip().startswith("obh "):
+                while re.search(r"\[[^\[\]]*\]", line):
+                    line = re.sub(r"\s*\[[^\[\]]*\]", "", line)
+                found.append((path.name, line.strip()))
+    return found
+
+
+def parse_command_line(args: list[str]) -> click.Context:
+    """The context `obh ARGS` parses to, down to the leaf command (nothing runs)."""
+    command, ctx = main, main.make_context("obh", args)
+    while isinstance(command, click.Group):
+        protected = ctx._protected_args if hasattr(ctx, "_protected_args") else ctx.protected_args
+        name, command, rest = command.resolve_command(ctx, [*protected, *ctx.args])
+        ctx = command.make_context(name, rest, parent=ctx)
+    return ctx
+
+
+def test_every_documented_command_line_parses_in_the_one_grammar(monkeypatch):
+    monkeypatch.setattr(click.Path, "convert", lambda self, value, param, ctx: Path(value))  # paths need not exist
+    lines = documented_command_lines()
+    assert len(lines) > 30 and any("obh generate" in line for _, line in lines)
+    for where, line in lines:
+        try:
+            ctx = parse_command_line(shlex.split(line)[1:])
+        except click.UsageError as error:
+            pytest.fail(f"{where}: {line!r}: {error.format_message()}")
+        older = {key: value for key, value in ctx.params.items() if key.startswith("legacy_") and value is not None}
+        assert not older, f"{where}: {line!r} uses the older positional output {older}; document -o"
+
+
+def test_the_documented_command_check_refuses_bad_lines(monkeypatch):
+    monkeypatch.setattr(click.Path, "convert", lambda self, value, param, ctx: Path(value))
+    for bad in (["synth", "--bogus", "1"], ["manifest", "show", "x", "y"], ["viz", "a", "--out"]):
+        with pytest.raises(click.UsageError):
+            parse_command_line(bad)
+    assert parse_command_line(["generate", "a", "b"]).params["legacy_out_root"] == Path("b")
 
 
 # --- -j/--jobs ---

@@ -102,7 +102,7 @@ def out_option(*, help: str, file: bool = False, required: bool = False, param: 
             raise click.UsageError(f"the output is given twice ({old} and -o {given}); give it once, with -o/--out")
         kwargs[param] = given if given is not None else old
         if kwargs[param] is None and required:
-            raise click.UsageError(f"Missing option '-o' / '--out' (or {positional} as the last argument).")
+            raise click.UsageError("Missing option '-o' / '--out'.")
 
     return lambda command: argument(option(_merging(command, resolve)))
 

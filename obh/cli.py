@@ -55,7 +55,7 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_version(), prog_name="obh")
-@click.option("-q", "--quiet", count=True, help="Only warnings and errors, no progress bars (-qq: errors only).")
+@click.option("-q", "--quiet", count=True, help="Only warnings and errors in the log (-qq: errors only).")
 @click.option("-v", "--verbose", count=True, help="Debug messages of this project (-vv: of every library too).")
 @click.pass_context
 def main(ctx: click.Context, quiet: int, verbose: int) -> None:

@@ -7,7 +7,8 @@
 - Config overrides `SECTION.KEY=VALUE`, positional or as `--set SECTION.KEY=VALUE`, on every command that reads a
   config; parsed later by `obtoolkit.config.parse_overrides` (a malformed one is a ConfigError naming it).
 - `--json`: the command's result as one JSON document on stdout; text for people otherwise.
-- `obh -q/-v`: the level of this project's loggers (INFO by default), on stderr; `-q` also hides progress bars.
+- `obh -q/-v`: the level of this project's loggers (INFO by default), on stderr. Progress bars (tqdm, on stderr)
+  are not log messages and stay; commands that have one take their own switch (`download --no-progress`).
 
 Decorators here wrap a command's function only to merge two spellings of one value before it runs; the command
 body sees plain keyword arguments.
@@ -187,7 +188,7 @@ def jsonable(value: Any) -> Any:
 
 def configure_logging(verbosity: int) -> Callable[[], None]:
     """Show this project's log messages on stderr: -2 errors, -1 warnings, 0 info, 1 debug, 2 debug of every
-    library too. Returns the function that puts logging (and the progress-bar switch) back as it was.
+    library too. Returns the function that puts logging back as it was.
 
     Only a handler of our own on the root logger is added; other libraries stay at WARNING below verbosity 2.
     """
@@ -196,22 +197,16 @@ def configure_logging(verbosity: int) -> Callable[[], None]:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     loggers = [logging.getLogger(name) for name in PROJECT_LOGGERS]
-    before = (root.level, [logger.level for logger in loggers], os.environ.get("TQDM_DISABLE"))
+    before = (root.level, [logger.level for logger in loggers])
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
     for logger in loggers:
         logger.setLevel(level)
-    if verbosity < 0:
-        os.environ["TQDM_DISABLE"] = "1"
 
     def restore() -> None:
         root.removeHandler(handler)
         root.setLevel(before[0])
         for logger, old in zip(loggers, before[1], strict=True):
             logger.setLevel(old)
-        if before[2] is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = before[2]
 
     return restore

@@ -89,7 +89,7 @@ def manifest():
 @click.option("--rows", default=20, show_default=True, type=click.IntRange(min=0), help="Rows shown (0: all).")
 @click.option("--columns", metavar="A,B,C|all",
               help="Comma-separated columns, or all [default: scene, camera, frame, split, status, height, width, "
-                   "ob_fraction, target_fraction, nan_fraction, and error when a shown row failed].")
+                   "ob_fraction, target_fraction, invalid_fraction, and error when a shown row failed].")
 @click.option("--status", type=click.Choice(["ok", "error"]), help="Only rows of this status.")
 @json_option
 def manifest_show(path, rows, columns, status):

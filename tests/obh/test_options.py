@@ -22,7 +22,7 @@ from obhypersim_build.pictures import VizSummary
 from obhypersim_build.run import GenerateSummary
 from obhypersim_build.validate_tree import ValidationSummary
 from obtoolkit.hypersim import FrameId
-from obtoolkit.manifest import FrameRecord, records_to_table, write_table
+from obtoolkit.manifest import SCHEMA, FrameRecord, records_to_table, write_table
 from obtoolkit.validation import CheckResult, FrameReport
 
 from ..conftest import REPO_ROOT
@@ -352,6 +352,7 @@ def test_jsonable_turns_nan_paths_and_numpy_into_json():
 # --- manifest show ---
 
 def test_manifest_show_prints_a_few_columns_by_default(tmp_path):
+    assert set(SHOW_COLUMNS) <= set(SCHEMA.names)
     manifest = write_part(tmp_path / "manifest.parquet", n=3)
     result = invoke("manifest", "show", manifest)
     assert result.exit_code == 0, result.output

@@ -245,7 +245,8 @@ def test_a_malformed_override_in_either_spelling_is_one_line_naming_it(train_con
 
 def write_part(path: Path, n: int = 3, failed: int = 0) -> Path:
     records = [FrameRecord("ai_001_001", "cam_00", i, split="train", height=48, width=64, ob_fraction=0.1 * i,
-                           rgb_path=f"hypersim/ai_001_001/cam_00/tonemap/{i:04d}.jpg") for i in range(n - failed)]
+                           paths={"rgb_path": f"hypersim/ai_001_001/cam_00/tonemap/{i:04d}.jpg"})
+               for i in range(n - failed)]
     records += [FrameRecord("ai_001_002", "cam_00", i, split="test", status="error", error=f"bad input {i}")
                 for i in range(failed)]
     path.parent.mkdir(parents=True, exist_ok=True)

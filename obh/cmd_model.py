@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from obh.options import out_option
+
 
 @click.command("convert-checkpoint")
 @click.argument("official", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@out_option(file=True, required=True, positional="OUT", help="The converted checkpoint.")
 @click.option("--variant", required=True,
               help="Target variant, e.g. modot_swin_large_w7 (official `large07`) or modot_ssr_swin_large_w7.")
 @click.option("--max-depth", type=float, required=True,
@@ -38,8 +40,7 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
 @click.command()
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("image_or_dir", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the pictures (and raw arrays).")
+@out_option(required=True, param="out_dir", help="Folder for the pictures (and raw arrays).")
 @click.option("--flip-tta", is_flag=True, help="Also run the mirrored image and fuse, as the official evaluation.")
 @click.option("--save-raw", is_flag=True, help="Also write depth in metres and boundary probability as .npy.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
@@ -65,7 +66,7 @@ def predict(checkpoint: Path, image_or_dir: Path, out_dir: Path, flip_tta: bool,
 
 @click.command("export-model")
 @click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@out_option(file=True, required=True, positional="OUT", help="The weights-only .safetensors file.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True,
               help="Storage type of the floating-point weights.")
 def export_model(checkpoint: Path, out: Path, dtype: str) -> None:

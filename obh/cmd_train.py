@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
+from obh.options import config_overrides, emit, json_option, out_option
+
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
 @click.option("--config", "config_path", type=_EXISTING_FILE, help="Training config (configs/*.yaml).")
-@click.argument("overrides", nargs=-1, metavar="[SECTION.KEY=VALUE]...")
+@config_overrides
 def train(config_path, overrides):
     """Train MoDOT from a manifest (resumable: rerun the same command to continue). Distributed: run it under
     `torchrun --nproc_per_node=N -m obh train ...`."""
@@ -59,7 +61,8 @@ _DATASETS = ("ob_hypersim", "nyudmt", "ob_future", "ibims", "diode", "ob_diode",
               help="Processes scoring frames while the next ones are predicted (default: usable cores - 1).")
 @click.option("--pictures", type=click.IntRange(min=0), default=4, show_default=True,
               help="Frames drawn in predictions.png.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@out_option(required=True, param="out_dir", help="Folder for metrics.json, the reports and predictions.png.")
+@json_option
 def evaluate(checkpoint, dataset, data_root, manifest, split, split_list, depth_scale, flip_tta, protocol, max_dist,
              max_frames, depth_preset, device, amp, batch_size, loader_workers, metric_workers, pictures, out_dir):
     """Evaluate a checkpoint or exported model on a dataset with its protocol: depth under every scale policy,
@@ -72,9 +75,7 @@ def evaluate(checkpoint, dataset, data_root, manifest, split, split_list, depth_
                                  protocol=protocol, max_dist=max_dist, max_frames=max_frames,
                                  depth_preset=depth_preset, device=device, amp=amp, batch_size=batch_size,
                                  loader_workers=loader_workers, metric_workers=metric_workers, pictures=pictures)
-    for line in report_lines(result):
-        click.echo(line)
-    click.echo(f"reports: {out_dir}")
+    emit({**result.summary(), "out": out_dir}, lambda: "\n".join([*report_lines(result), f"reports: {out_dir}"]))
 
 
 COMMANDS = [train, evaluate]

@@ -32,6 +32,7 @@ from obtoolkit.metrics.evaluators import BoundaryEvaluation
 from training.augment import denormalize_image
 from training.data import Sample
 from training.inference import Amp, copy_to_host, one_behind, predict_batch
+from training.pictures import dataset_picture_positions
 from training.scoring import BoundaryBenchmark, DepthBenchmark, Evaluators, FrameArrays, MetricPool
 
 
@@ -40,7 +41,7 @@ class EvalOptions:
     """flip_tta: fuse with the mirrored prediction; boundary, depth: the benchmarks' options; max_frames: the first N
     frames only; batch_size: frames per forward pass; loader_workers: DataLoader processes; metric_workers: metric
     processes (0: in this process, after each batch); amp: autocast on CUDA ("none", "bf16", "fp16"); pictures:
-    frames kept for the predictions picture."""
+    frames kept for the predictions picture (varied: `training.pictures.varied_positions`)."""
 
     flip_tta: bool = False
     boundary: BoundaryEvalOptions = field(default_factory=BoundaryEvalOptions)
@@ -128,6 +129,7 @@ def evaluate_model(model: nn.Module, dataset: Dataset, *, device: torch.device, 
     evaluators = Evaluators([boundary, depth])
     loader = eval_loader(dataset, batch_size=options.batch_size, workers=options.loader_workers, device=device)
     names, pictures = [], []
+    picture_positions = set(dataset_picture_positions(dataset, options.pictures))
     was_training = model.training
     model.eval()
     with MetricPool(options.metric_workers) as pool, tqdm(total=len(dataset), disable=not progress, unit="frame",
@@ -135,9 +137,9 @@ def evaluate_model(model: nn.Module, dataset: Dataset, *, device: torch.device, 
         in_flight: deque = deque()
         for batch, host in one_behind(batches(loader), lambda b: _start(model, b, device, options)):
             for i, frame in enumerate(frames_of(batch, *host.wait())):
-                names.append(frame.name)
-                if len(pictures) < options.pictures:
+                if len(names) in picture_positions:
                     pictures.append(picture_of(batch.image[i], frame))
+                names.append(frame.name)
                 in_flight.append((frame.name, pool.submit(evaluators.job, frame)))
             while len(in_flight) > 2 * max(options.metric_workers, 1) + options.batch_size:
                 evaluators.add(*_result(in_flight.popleft()))  # back-pressure: bounded memory

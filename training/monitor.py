@@ -121,6 +121,7 @@ class ValidationMonitor:
         self.reset()
 
     def reset(self) -> None:
+        self.pr_totals: np.ndarray | None = None  # int64 (4, K) counts summed over images, after `compute`
         self._depth: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._counts: list[torch.Tensor] = []
         self.names: list[str] = []
@@ -140,6 +141,7 @@ class ValidationMonitor:
         metrics = torch.cat([m for m, _ in self._depth]).cpu().numpy()
         counted = torch.cat([c for _, c in self._depth]).cpu().numpy()
         counts = torch.cat(self._counts).cpu().numpy()
+        self.pr_totals = counts.sum(axis=0)
         rows = [{"name": name, **dict(zip(DEPTH_METRICS, map(float, values), strict=True))}
                 for name, values, ok in zip(self.names, metrics, counted, strict=True) if ok]
         out = {f"depth/{k}": float(v) for k, v in zip(DEPTH_METRICS, metrics[counted].mean(0), strict=True)} \

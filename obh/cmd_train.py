@@ -63,7 +63,7 @@ def evaluate(checkpoint, manifest, data_root, split, split_list, depth_scale, fl
                                   metric_workers=metric_workers, pictures=pictures)
     for key, value in summary.items():
         click.echo(f"{key:>24}: {value:.4f}")
-    click.echo(f"reports: {out_dir}")
+    click.echo(f"reports: {out_dir}; open {out_dir / 'report' / 'index.html'}")
 
 
 COMMANDS = [train, evaluate]

@@ -17,6 +17,7 @@ from training.data import DataConfig, ObHypersimDataset
 from training.evaluate import EvalOptions, evaluate_model, write_evaluation
 from training.inference import Amp
 from training.predict import resolve_device
+from training.report import write_evaluation_report
 from training.threads import default_threads, usable_cores
 
 
@@ -57,7 +58,8 @@ def evaluate_checkpoint(checkpoint: Path, *, data_root: Path, manifest: Path | N
                         loader_workers: int = 2, metric_workers: int | None = None, amp: Amp = "none",
                         pictures: int = 4) -> dict[str, float]:
     """Evaluate `checkpoint` on the frames of `split` (or `split_list`); writes metrics.json, per_image.csv,
-    per_image_depth.json, pr_curve.png and predictions.png into `out_dir` and returns the headline numbers. The data
+    per_image_depth.json, pr_curve.png, predictions.png and the HTML report (report/index.html:
+    `training.report`) into `out_dir` and returns the headline numbers. The data
     settings and the depth preset are the run's (from the checkpoint), unless given. On the CPU the model runs on
     the cores the metric workers leave (`metric_workers`, default: all usable cores but one)."""
     device = resolve_device(device)
@@ -80,4 +82,6 @@ def evaluate_checkpoint(checkpoint: Path, *, data_root: Path, manifest: Path | N
                                              "depth_kind": data.depth, "target": data.target,
                                              "depth_preset": depth_preset, "frames": len(result.names),
                                              "device": str(device), "amp": amp, "batch_size": batch_size})
+    write_evaluation_report(model, dataset, result, out_dir, device=device, options=options, depth_unit_m=scale,
+                            title=f"{Path(checkpoint).name} on {split_list or split}")
     return result.summary()

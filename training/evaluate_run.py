@@ -83,5 +83,5 @@ def evaluate_checkpoint(checkpoint: Path, *, data_root: Path, manifest: Path | N
                                              "depth_preset": depth_preset, "frames": len(result.names),
                                              "device": str(device), "amp": amp, "batch_size": batch_size})
     write_evaluation_report(model, dataset, result, out_dir, device=device, options=options, depth_unit_m=scale,
-                            title=f"{Path(checkpoint).name} on {split_list or split}")
+                            title=f"{checkpoint} on {split_list or split}")
     return result.summary()

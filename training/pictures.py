@@ -41,10 +41,11 @@ def frame_names(dataset: Dataset) -> list[str] | None:
 def varied_positions(names: Sequence[str] | int, count: int) -> list[int]:
     """Positions of `count` frames that look different: sorted, deterministic (no RNG).
 
-    names: the frames' `scene/...` names in dataset order, or just the number of frames (then evenly spaced
-    positions). Scenes (the part before the first "/") are taken evenly spaced over the scenes in order of first
-    appearance, one frame each; with more frames than scenes, every scene gives more in turn. Within a scene the
-    frames are evenly spaced over its own positions (centred: the middle frame when one).
+    names: the frames' `scene/camera/frame` names in dataset order, or just the number of frames (then evenly spaced
+    positions). Scenes (the name's first part, in order of first appearance) are taken evenly spaced over the
+    scenes, one frame each; with more frames than scenes, every scene gives more in turn. Within a scene its cameras
+    are chosen the same way, and within a camera the frames are evenly spaced over its own positions (centred: the
+    middle frame when one).
     """
     total = names if isinstance(names, int) else len(names)
     if count <= 0:
@@ -53,21 +54,28 @@ def varied_positions(names: Sequence[str] | int, count: int) -> list[int]:
         return list(range(total))
     if isinstance(names, int):
         return sorted({int((i + 0.5) * total / count) for i in range(count)})
-    by_scene: dict[str, list[int]] = {}
-    for position, name in enumerate(names):
-        by_scene.setdefault(name.split("/", 1)[0], []).append(position)
-    scenes = list(by_scene)
-    if count < len(scenes):
-        scenes = [scenes[int((i + 0.5) * len(scenes) / count)] for i in range(count)]
-    quota, chosen = dict.fromkeys(scenes, 0), 0
+    return sorted(_spread([(tuple(name.split("/")), position) for position, name in enumerate(names)], count))
+
+
+def _spread(items: list[tuple[tuple[str, ...], int]], count: int) -> list[int]:
+    """`count` positions of (name parts, position) items: groups by the first part taken in turn, recursively."""
+    if count >= len(items):
+        return [position for _, position in items]
+    if len(items[0][0]) <= 1:  # the frame level: evenly spaced
+        return [items[int((i + 0.5) * len(items) / count)][1] for i in range(count)]
+    groups: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+    for parts, position in items:
+        groups.setdefault(parts[0], []).append((parts[1:], position))
+    keys = list(groups)
+    if count < len(keys):
+        keys = [keys[int((i + 0.5) * len(keys) / count)] for i in range(count)]
+    quota, chosen = dict.fromkeys(keys, 0), 0
     while chosen < count:
-        for scene in scenes:
-            if chosen < count and quota[scene] < len(by_scene[scene]):
-                quota[scene] += 1
+        for key in keys:
+            if chosen < count and quota[key] < len(groups[key]):
+                quota[key] += 1
                 chosen += 1
-    picked = [by_scene[scene][int((i + 0.5) * len(by_scene[scene]) / k)] for scene, k in quota.items()
-              for i in range(k)]
-    return sorted(picked)
+    return [position for key, k in quota.items() for position in _spread(groups[key], k)]
 
 
 def dataset_picture_positions(dataset: Dataset, count: int) -> list[int]:

@@ -112,7 +112,7 @@ def plot_training_curves(records: Sequence[Mapping], path: Path) -> Path:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(10, 3.6), dpi=100)
-    losses, metrics = figure.subplots(1, 2)
+    losses, metrics = figure.subplots(1, 2, sharex=True)
     train = [r for r in records if r["kind"] == "train"]
     for key in TRAIN_CURVES:
         points = [(r["step"], r[key]) for r in train if isinstance(r.get(key), (int, float))]

@@ -69,7 +69,9 @@ def write_outputs(job: MapsJob, evaluation: BoundaryEvaluation, files: dict[str,
     report.plot_pr_curve(out / "pr_curve.png", curves, ods)
     names = report.worst_and_best(evaluation.per_image, job.n_report_images)
     rows = {row.name: row for row in evaluation.per_image}
-    pictures = [_pictures(job, name, *files[name], rows[name].best_threshold, evaluation.options) for name in names]
+    worst = min(job.n_report_images, len(names))
+    pictures = [dataclasses.replace(_pictures(job, name, *files[name], rows[name].best_threshold, evaluation.options),
+                                    reason="worst F" if i < worst else "best F") for i, name in enumerate(names)]
     report.write_html_report(out, evaluation, pictures)
 
 

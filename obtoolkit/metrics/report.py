@@ -150,7 +150,8 @@ _STYLE = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}td,th{
           "th.sort{cursor:pointer;text-decoration:underline dotted}td.name{text-align:left}"
           "img{max-width:300px;margin:2px;image-rendering:pixelated}figure{display:inline-block;margin:4px;"
           "vertical-align:top}figcaption{font-size:90%}.scroll{max-height:30em;overflow-y:auto;display:inline-block;"
-          "border:1px solid #ccc}.legend img{max-width:none}</style>")
+          "border:1px solid #ccc}.legend img{max-width:none}.numbers{display:flex;flex-wrap:wrap;gap:4px 18px}"
+          ".number{text-align:right}</style>")
 
 
 def write_html_report(out_dir: str | Path, evaluation: BoundaryEvaluation, pictures: Sequence[ImagePictures],
@@ -193,10 +194,10 @@ def write_html_report(out_dir: str | Path, evaluation: BoundaryEvaluation, pictu
 
 
 def _numbers_table(numbers: Mapping[str, Any]) -> str:
-    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in numbers)
-    cells = "".join(f"<td>{v:.4f}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>"
-                    for v in numbers.values())
-    return f"<table><tr>{head}</tr><tr>{cells}</tr></table>"
+    """The headline numbers as name-over-value boxes that wrap with the page width."""
+    boxes = "".join(f"<div class='number'><b>{html.escape(str(k))}</b><br>{_shown(v)}</div>"
+                    for k, v in numbers.items())
+    return f"<div class='numbers'>{boxes}</div>"
 
 
 _DEPTH_COLUMNS = (("abs_rel", "AbsRel"), ("rmse", "RMSE"), ("delta1", "&delta;1"))

@@ -35,6 +35,12 @@ def test_varied_positions_with_more_frames_than_scenes_spread_within_scenes():
     assert varied_positions(100, 4) == [12, 37, 62, 87]  # no names: evenly spaced
 
 
+def test_varied_positions_take_different_cameras_of_one_scene():
+    listed = [f"ai_001_001/cam_{c:02d}/{f:04d}" for c in range(2) for f in range(4)]
+    chosen = [listed[p] for p in varied_positions(listed, 3)]
+    assert chosen == ["ai_001_001/cam_00/0001", "ai_001_001/cam_00/0003", "ai_001_001/cam_01/0002"]
+
+
 def test_varied_positions_match_a_plain_scene_balanced_choice():
     """Reference: every scene gets ceil/floor of count / scenes, in scene order, when count >= scenes."""
     from training.data import scene_balanced_subset

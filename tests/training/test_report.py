@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
-import numpy as np
 import torch
 from click.testing import CliRunner
 from torch.utils.data import Dataset
@@ -35,6 +37,21 @@ def test_evaluate_writes_a_sortable_report_with_worst_and_best_frames(dataset, t
     assert all((out / "report" / src).is_file() for src in images)
     assert any(src.endswith("_matches.png") for src in images)
     assert any("depth_error" in src for src in images) and "pr_curve.png" in images
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is not None:  # the sorting script, run by a real browser: click AbsRel twice (descending)
+        column = sorted_in_browser(browser, out / "report" / "index.html", tmp_path / "clicked.html", column=6)
+        assert len(column) > 1 and column == sorted(column, reverse=True)
+
+
+def sorted_in_browser(browser: str, page: Path, copy: Path, column: int) -> list[float]:
+    """The per-frame table's `column` after two clicks on its header, as headless Chromium renders the page."""
+    clicks = f"<script>const h = document.querySelectorAll('th.sort'); sortBy(h[{column}]); sortBy(h[{column}]);"
+    clicks += "</script>"
+    copy.write_text(page.read_text().replace("</body>", clicks + "</body>"))
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", copy.as_uri()],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    body = dom.split("<tbody>")[-1].split("</tbody>")[0]
+    return [float(re.findall(r'data-v="([^"]+)"', row)[column]) for row in re.findall(r"<tr>(.*?)</tr>", body)]
 
 
 class Renamed(Dataset):

@@ -75,7 +75,9 @@ def evaluate(checkpoint, dataset, data_root, manifest, split, split_list, depth_
                                  protocol=protocol, max_dist=max_dist, max_frames=max_frames,
                                  depth_preset=depth_preset, device=device, amp=amp, batch_size=batch_size,
                                  loader_workers=loader_workers, metric_workers=metric_workers, pictures=pictures)
-    emit({**result.summary(), "out": out_dir}, lambda: "\n".join([*report_lines(result), f"reports: {out_dir}"]))
+    report = out_dir / "report" / "index.html"
+    emit({**result.summary(), "out": out_dir, "report": report},
+         lambda: "\n".join([*report_lines(result), f"reports: {out_dir}; open {report}"]))
 
 
 COMMANDS = [train, evaluate]

@@ -23,6 +23,7 @@ from training.evaluate import EvalResult, evaluate_model, preset_options, write_
 from training.format_data import FormatDataConfig, FormatDataset
 from training.inference import Amp
 from training.predict import resolve_device
+from training.report import write_evaluation_report
 from training.threads import default_threads, usable_cores
 
 
@@ -97,8 +98,9 @@ def evaluate_checkpoint(checkpoint: Path, data: EvalData, *, out_dir: Path, dept
                         batch_size: int = 1, loader_workers: int = 2, metric_workers: int | None = None,
                         amp: Amp = "none", pictures: int = 4) -> EvalResult:
     """Evaluate `checkpoint` on `data` with the dataset's preset (depth under every scale policy, DBE, boundary
-    benchmark, fixed-threshold P/R/F); writes metrics.json, per_image.csv, per_image_depth.json, pr_curve.png and
-    predictions.png into `out_dir` and returns the result. The OB-Hypersim data settings and the depth options are
+    benchmark, fixed-threshold P/R/F); writes metrics.json, per_image.csv, per_image_depth.json, pr_curve.png,
+    predictions.png and the HTML report (report/index.html: `training.report`) into `out_dir` and returns the
+    result. The OB-Hypersim data settings and the depth options are
     the run's (from the checkpoint) unless given; protocol and max_dist override the preset's boundary protocol.
     On the CPU the model runs on the cores the metric workers leave (`metric_workers`, default: all usable cores
     but one)."""
@@ -129,6 +131,8 @@ def evaluate_checkpoint(checkpoint: Path, data: EvalData, *, out_dir: Path, dept
     if result.depth:
         extra["depth_by_policy"] = depth_by_policy(result.depth)
     write_evaluation(result, out_dir, extra=extra)
+    write_evaluation_report(model, dataset, result, out_dir, device=device, options=options, depth_unit_m=scale,
+                            title=f"{checkpoint} on {name} {data.split_list or data.split}")
     return result
 
 

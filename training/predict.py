@@ -1,7 +1,7 @@
 """`obh predict`: depth and occlusion-boundary maps for images, from one of our MoDOT checkpoints.
 
 Per input image `NAME.ext` it writes, into the output folder:
-    NAME_depth.png       depth in colour (turbo, 2nd-98th percentile range)
+    NAME_depth.png       depth in colour (viridis, as every picture of the project; 2nd-98th percentile range)
     NAME_boundary.png    boundary probability of the final OB map, 8-bit grey (255 = 1.0)
     NAME_overlay.png     the image with the boundary probability blended in red
 and with `save_raw`:
@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.fileio import atomic_path
+from obtoolkit.viz import DEPTH_CMAP
 from training.augment import normalize_image
 from training.checkpoints import load_model_checkpoint
 from training.colorize import colorize, overlay_boundary
@@ -92,7 +93,7 @@ def write_prediction(out_dir: Path, stem: str, rgb_hwc: np.ndarray, prediction: 
     probability, depth_m = prediction.boundary_probability, prediction.depth_m
     paths = {}
     if depth_m is not None:
-        paths[f"{stem}_depth.png"] = lambda p: _save_png(p, colorize(depth_m, "turbo"))
+        paths[f"{stem}_depth.png"] = lambda p: _save_png(p, colorize(depth_m, DEPTH_CMAP))
     if probability is not None:
         paths[f"{stem}_boundary.png"] = lambda p: _save_png(p, np.round(probability * 255.0).astype(np.uint8))
         paths[f"{stem}_overlay.png"] = lambda p: _save_png(p, overlay_boundary(rgb_hwc, probability))

@@ -132,6 +132,7 @@ class TrainRecipe:
         self._wrap_distributed()
         self.log = RunLog(self.run_dir, enabled=self.dist.is_main, tensorboard=runtime.tensorboard,
                           wandb_project=runtime.wandb_project, config=to_mapping(config))
+        self.log.write_config(self.state.step)
         self._setup_validation()
         self.loader = self._train_loader()
         if self.dist.is_main:
@@ -331,6 +332,7 @@ class TrainRecipe:
             gathered = [None] * self.dist.world_size
             torch.distributed.all_gather_object(gathered, digest)
             self.log.write("ranks", self.state.step, {"digests": ",".join(gathered), "agree": len(set(gathered)) == 1})
+        self.log.write_hparams()
 
     def cleanup(self) -> None:
         """Stop background workers, close the log, leave the process group (also after an error)."""

@@ -44,6 +44,7 @@ from training.build import (
 )
 from training.checkpoints import link_checkpoint, read_resume_checkpoint, write_checkpoint
 from training.config import TrainConfig
+from training.config_checks import check_train_config, check_train_frames
 from training.data import ObHypersimDataset, Sample
 from training.evaluate import one_thread
 from training.inference import autocast
@@ -103,6 +104,7 @@ class TrainRecipe:
 
     def setup(self) -> None:
         config, runtime = self.config, self.config.runtime
+        check_train_config(config)  # before anything is read, built or written
         self.dist = distributed.setup(runtime.device)
         self.device = self.dist.device
         torch.manual_seed(runtime.seed)
@@ -112,6 +114,7 @@ class TrainRecipe:
         if runtime.deterministic:
             torch.use_deterministic_algorithms(True)
         self.train_set = ObHypersimDataset(data_config(config, train=True), seed=runtime.seed)
+        check_train_frames(config, self.train_set.records, self.dist.world_size)
         self.sampler = EpochSampler(len(self.train_set), config.schedule.batch_size, seed=runtime.seed,
                                     rank=self.dist.rank, world_size=self.dist.world_size)
         self.model = build_model(config).to(self.device)

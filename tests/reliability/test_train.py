@@ -1,0 +1,78 @@
+"""Reliability of `obh train`: wrong settings refused before any step, a corrupt `last.pt` and a full disk met with
+one clear line, a resumed run's log without repeated steps."""
+
+from __future__ import annotations
+
+import errno
+import json
+import random
+
+import pytest
+import torch
+
+from obtoolkit.errors import ConfigError, FormatError
+from tests.reliability.faults import DiskBudget, Run, corrupt, obh_command
+from tests.training.conftest import toy_variants  # noqa: F401 (a fixture)
+from tests.training.test_train import _overrides, dataset, make_config  # noqa: F401 (a fixture)
+from training.run_log import read_log
+from training.train import train
+
+# (override, what the message must say); each of these trained, crashed later or exited 0 before.
+OUT_OF_RANGE = [
+    ({"data": {"depth_scale": -1.0}}, r"data\.depth_scale: expected a finite number > 0.*got -1\.0"),
+    ({"data": {"depth_scale": 0.0}}, r"data\.depth_scale: expected a finite number > 0"),
+    ({"schedule": {"max_steps": 0}}, r"schedule\.max_steps: expected an integer >= 1.*got 0"),
+    ({"data": {"hflip": 2.0}}, r"data\.hflip: expected a number in \[0, 1\].*got 2\.0"),
+    ({"schedule": {"keep_checkpoints": 0}}, r"schedule\.keep_checkpoints: expected an integer >= 1"),
+    ({"schedule": {"val_every": 0}}, r"schedule\.val_every: expected an integer >= 1"),
+    ({"schedule": {"checkpoint_every": 0}}, r"schedule\.checkpoint_every: expected an integer >= 1"),
+    ({"schedule": {"log_every": -2}}, r"schedule\.log_every: expected an integer >= 1"),
+    ({"schedule": {"batch_size": 0}}, r"schedule\.batch_size: expected an integer >= 1"),
+    ({"optim": {"lr": -1e-4}}, r"optim\.lr: expected a finite number > 0"),
+    ({"optim": {"lr": float("nan")}}, r"optim\.lr: expected a finite number > 0.*got nan"),
+    ({"optim": {"lr": float("inf")}}, r"optim\.lr: expected a finite number > 0.*got inf"),
+    ({"runtime": {"threads": 0}}, r"runtime\.threads: expected an integer >= 1"),
+    ({"data": {"num_workers": -1}}, r"data\.num_workers: expected an integer >= 0"),
+    ({"validation": {"num_workers": -3}}, r"validation\.num_workers: expected an integer >= 0"),
+    ({"validation": {"batch_size": 0}}, r"validation\.batch_size: expected an integer >= 1"),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), OUT_OF_RANGE, ids=[m.split(":")[0].replace("\\", "")
+                                                                    for _, m in OUT_OF_RANGE])
+def test_out_of_range_values_are_refused_before_anything_runs(tmp_path, changes, message, toy_variants):
+    config = make_config(tmp_path / "no_data_needed", tmp_path / "runs", **changes)
+    with pytest.raises(ConfigError, match=message):
+        train(config)
+    assert not (tmp_path / "runs").exists()  # refused before the run folder was made
+
+
+def test_every_bad_value_is_named_in_one_line(tmp_path, toy_variants):
+    config = make_config(tmp_path, tmp_path / "runs", data={"depth_scale": -1.0, "hflip": 2.0},
+                         schedule={"max_steps": 0})
+    with pytest.raises(ConfigError) as raised:
+        train(config)
+    text = str(raised.value)
+    assert "\n" not in text
+    assert all(key in text for key in ("data.depth_scale", "data.hflip", "schedule.max_steps"))
+
+
+def test_a_crop_larger_than_the_frames_is_refused_at_setup_naming_a_frame(dataset, tmp_path, toy_variants):
+    with pytest.raises(ConfigError, match=r"data\.crop_hw \[64, 96\] is larger than 4 frame\(s\).*64x80"):
+        train(make_config(dataset, tmp_path, data={"crop_hw": [64, 96]}))
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_too_few_frames_for_one_batch_is_refused_at_setup(dataset, tmp_path, toy_variants):
+    with pytest.raises(ConfigError, match=r"holds 4 frame\(s\): too few for one batch of schedule\.batch_size 5"):
+        train(make_config(dataset, tmp_path, schedule={"batch_size": 5}))
+
+
+def test_the_cli_prints_a_bad_value_as_one_line(dataset, tmp_path):
+    config = make_config(dataset, tmp_path)
+    overrides = [o for o in _overrides(config) if not o.startswith("model.variant")]
+    run = Run(obh_command("train", *overrides, "model.variant=modot_swin_nano_w7", "schedule.max_steps=0"))
+    status, output = run.finish(120)
+    assert status == 1, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "schedule.max_steps: expected an integer >= 1" in lines[0], output

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class _PositiveFinite(click.ParamType):
+    """A finite number > 0 (click's FloatRange lets nan and inf through)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx)
+        if not (math.isfinite(number) and number > 0):
+            self.fail(f"{value!r} is not a finite number > 0.", param, ctx)
+        return number
+
+
+_POSITIVE = _PositiveFinite()
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -30,11 +46,11 @@ def train(config_path, overrides):
               help="Dataset root the manifest's paths are relative to.")
 @click.option("--split", default="test", show_default=True, help="Official split to evaluate.")
 @click.option("--split-list", type=_EXISTING_FILE, help="A MoDOT-format list of frames instead of --split.")
-@click.option("--depth-scale", type=float, help="Metres per network depth unit (default: the checkpoint's).")
+@click.option("--depth-scale", type=_POSITIVE, help="Metres per network depth unit (default: the checkpoint's).")
 @click.option("--flip-tta", is_flag=True, help="Average with the horizontally flipped prediction.")
 @click.option("--protocol", type=click.Choice(["occlusion", "bsds"]), default="occlusion", show_default=True)
-@click.option("--max-dist", type=float, default=0.0075, show_default=True, help="Boundary matching tolerance.")
-@click.option("--max-frames", type=int)
+@click.option("--max-dist", type=_POSITIVE, default=0.0075, show_default=True, help="Boundary matching tolerance.")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Evaluate the first N frames only.")
 @click.option("--depth-preset", type=click.Choice(["hypersim", "nyudmt", "nyud", "ob_future", "ibims"]),
               help="Depth-metric preset (valid range, clamp; default: the run's data.depth_eval, else hypersim).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")

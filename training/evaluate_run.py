@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import torch
 
+from obtoolkit.errors import ConfigError
 from obtoolkit.metrics import DEPTH_PRESETS, BoundaryEvalOptions
 from training.build import data_config
 from training.checkpoints import CheckpointInfo, load_model_checkpoint
@@ -60,6 +62,7 @@ def evaluate_checkpoint(checkpoint: Path, *, data_root: Path, manifest: Path | N
     per_image_depth.json, pr_curve.png and predictions.png into `out_dir` and returns the headline numbers. The data
     settings and the depth preset are the run's (from the checkpoint), unless given. On the CPU the model runs on
     the cores the metric workers leave (`metric_workers`, default: all usable cores but one)."""
+    _check_options(depth_scale=depth_scale, max_frames=max_frames, max_dist=max_dist)
     device = resolve_device(device)
     metric_workers = default_metric_workers() if metric_workers is None else metric_workers
     if device.type == "cpu":
@@ -81,3 +84,14 @@ def evaluate_checkpoint(checkpoint: Path, *, data_root: Path, manifest: Path | N
                                              "depth_preset": depth_preset, "frames": len(result.names),
                                              "device": str(device), "amp": amp, "batch_size": batch_size})
     return result.summary()
+
+
+def _check_options(*, depth_scale: float | None, max_frames: int | None, max_dist: float) -> None:
+    """Values that would give NaN or empty metrics are refused, naming the option."""
+    if depth_scale is not None and not (math.isfinite(depth_scale) and depth_scale > 0):
+        raise ConfigError(f"depth_scale: expected a finite number > 0 (metres per network depth unit), "
+                          f"got {depth_scale!r}")
+    if max_frames is not None and max_frames < 1:
+        raise ConfigError(f"max_frames: expected an integer >= 1 (or none: every frame), got {max_frames!r}")
+    if not (math.isfinite(max_dist) and max_dist > 0):
+        raise ConfigError(f"max_dist: expected a finite number > 0 (a fraction of the diagonal), got {max_dist!r}")

@@ -3,18 +3,11 @@ one clear line, a resumed run's log without repeated steps."""
 
 from __future__ import annotations
 
-import errno
-import json
-import random
-
 import pytest
-import torch
 
-from obtoolkit.errors import ConfigError, FormatError
-from tests.reliability.faults import DiskBudget, Run, corrupt, obh_command
-from tests.training.conftest import toy_variants  # noqa: F401 (a fixture)
-from tests.training.test_train import _overrides, dataset, make_config  # noqa: F401 (a fixture)
-from training.run_log import read_log
+from obtoolkit.errors import ConfigError
+from tests.reliability.faults import Run, obh_command, png_claiming
+from tests.training.test_train import _overrides, make_config
 from training.train import train
 
 # (override, what the message must say); each of these trained, crashed later or exited 0 before.
@@ -57,22 +50,39 @@ def test_every_bad_value_is_named_in_one_line(tmp_path, toy_variants):
     assert all(key in text for key in ("data.depth_scale", "data.hflip", "schedule.max_steps"))
 
 
-def test_a_crop_larger_than_the_frames_is_refused_at_setup_naming_a_frame(dataset, tmp_path, toy_variants):
+def test_a_crop_larger_than_the_frames_is_refused_at_setup_naming_a_frame(train_data, tmp_path, toy_variants):
     with pytest.raises(ConfigError, match=r"data\.crop_hw \[64, 96\] is larger than 4 frame\(s\).*64x80"):
-        train(make_config(dataset, tmp_path, data={"crop_hw": [64, 96]}))
+        train(make_config(train_data, tmp_path, data={"crop_hw": [64, 96]}))
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
-def test_too_few_frames_for_one_batch_is_refused_at_setup(dataset, tmp_path, toy_variants):
+def test_too_few_frames_for_one_batch_is_refused_at_setup(train_data, tmp_path, toy_variants):
     with pytest.raises(ConfigError, match=r"holds 4 frame\(s\): too few for one batch of schedule\.batch_size 5"):
-        train(make_config(dataset, tmp_path, schedule={"batch_size": 5}))
+        train(make_config(train_data, tmp_path, schedule={"batch_size": 5}))
 
 
-def test_the_cli_prints_a_bad_value_as_one_line(dataset, tmp_path):
-    config = make_config(dataset, tmp_path)
+def test_the_cli_prints_a_bad_value_as_one_line(train_data, tmp_path):
+    config = make_config(train_data, tmp_path)
     overrides = [o for o in _overrides(config) if not o.startswith("model.variant")]
     run = Run(obh_command("train", *overrides, "model.variant=modot_swin_nano_w7", "schedule.max_steps=0"))
     status, output = run.finish(120)
     assert status == 1, output
     lines = [line for line in output.splitlines() if line.strip()]
     assert len(lines) == 1 and "schedule.max_steps: expected an integer >= 1" in lines[0], output
+
+
+@pytest.mark.parametrize("reader", ["rgb", "label"])
+def test_training_image_readers_check_the_claimed_size_before_decoding(tmp_path, reader):
+    import numpy as np
+
+    from obtoolkit.hypersim import read_rgb_image
+    from obtoolkit.labels_io import read_png
+    from obtoolkit.limits import SizeLimitError
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_claiming(10_000, 8_000))
+    with pytest.raises(SizeLimitError, match=r"huge\.png: expected at most \d+ pixels.*10000x8000"):
+        if reader == "rgb":
+            read_rgb_image(path, what="RGB of a frame")
+        else:
+            read_png(path, what="ob of a frame", dtype=np.uint8)

@@ -139,17 +139,66 @@ def read_resume_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
+def find_resume_checkpoint(folder: str | Path, last: str = "last.pt") -> ResumePoint | None:
+    """The checkpoint a run resumes from: `last` when it reads, else the newest numbered one (`step_*.pt`) that
+    reads; None when the folder holds none of them (a new run).
+
+    A file that does not read (truncated by a full disk, damaged, not a resume checkpoint) is skipped and named in
+    `ResumePoint.unreadable`; a file that is the same as one already refused (`last` is a hard link to a numbered
+    one) is not read twice.
+
+    Raises:
+        FormatError: there are checkpoints, but none reads; the message names each file and why.
+    """
+    folder = Path(folder)
+    candidates = [folder / last] if (folder / last).is_file() else []
+    candidates += sorted(folder.glob("step_*.pt"), reverse=True)
+    refused: dict[Path, tuple[list[str], str]] = {}  # first path of a file -> (its names, why it did not read)
+    for path in candidates:
+        same = next((other for other in refused if path.samefile(other)), None)
+        if same is not None:
+            refused[same][0].append(path.name)
+            continue
+        try:
+            payload = read_resume_checkpoint(path)
+        except FormatError as error:
+            refused[path] = ([path.name], error.found or error.expected)
+            continue
+        return ResumePoint(path, payload, [f"{' = '.join(names)} ({why})" for names, why in refused.values()])
+    if refused:
+        named = "; ".join(f"{' = '.join(names)} ({why})" for names, why in refused.values())
+        raise FormatError(folder, "a readable checkpoint to resume from", f"no readable checkpoint: {named}")
+    return None
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """path: the checkpoint resumed from; payload: its contents (`read_resume_checkpoint`); unreadable: the newer
+    files skipped, `name (why)` each."""
+
+    path: Path
+    payload: dict[str, Any]
+    unreadable: list[str]
+
+
 def _read_torch(path: Path, map_location) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # re-raised with the file name
-        raise FormatError(path, f"a {CHECKPOINT_FORMAT} checkpoint (torch.save file)", str(error)) from error
+        raise FormatError(path, f"a {CHECKPOINT_FORMAT} checkpoint (torch.save file)", _one_line(error)) from error
     if not isinstance(payload, Mapping) or payload.get("format") != CHECKPOINT_FORMAT:
         found = f"keys {sorted(payload)[:8]}" if isinstance(payload, Mapping) else type(payload).__name__
         hint = " (an official MoDOT checkpoint? convert it with `obh convert-checkpoint`)" \
             if isinstance(payload, Mapping) and "model" in payload and "format" not in payload else ""
         raise FormatError(path, f"format {CHECKPOINT_FORMAT!r}", found + hint)
     return dict(payload)
+
+
+def _one_line(error: BaseException) -> str:
+    """`Type: first line of the message` (torch's messages run over many lines), at most 200 characters."""
+    text = str(error).strip().splitlines()
+    message = f"{type(error).__name__}: {text[0].split('. ')[0]}" if text else type(error).__name__
+    return message if len(message) <= 200 else message[:197] + "..."
 
 
 def _is_safetensors(path: Path) -> bool:

@@ -42,13 +42,13 @@ from training.build import (
     depth_eval_options,
     validation_dataset,
 )
-from training.checkpoints import link_checkpoint, read_resume_checkpoint, write_checkpoint
+from training.checkpoints import find_resume_checkpoint, link_checkpoint, read_resume_checkpoint, write_checkpoint
 from training.config import TrainConfig
 from training.config_checks import check_train_config, check_train_frames
 from training.data import ObHypersimDataset, Sample
 from training.evaluate import one_thread
 from training.inference import autocast
-from training.run_log import RunLog
+from training.run_log import RunLog, drop_records_after
 from training.sampler import EpochSampler
 from training.threads import ThreadGovernor, default_threads
 from training.validation import Validator
@@ -125,11 +125,12 @@ class TrainRecipe:
         self.scheduler = build_scheduler(self.optimizer, config)
         self.scaler = torch.amp.GradScaler("cuda", enabled=runtime.amp == "fp16" and self.device.type == "cuda")
         self.state, changes = TrainState(), []
-        last = self.run_dir / "checkpoints" / LAST
-        if last.is_file():
-            changes = self.load_checkpoint(last)
+        resume = find_resume_checkpoint(self.run_dir / "checkpoints", LAST)
+        if resume is not None:
+            changes = self.load_checkpoint(resume.path, resume.payload)
         if self.dist.is_main:  # after the checkpoint check: a refused resume leaves the run's files as they were
             _write_run_files(self.run_dir, config)
+            drop_records_after(self.run_dir, self.state.step)  # steps replayed from here are logged once
         distributed.barrier(self.dist)
         self._wrap_distributed()
         self.log = RunLog(self.run_dir, enabled=self.dist.is_main, tensorboard=runtime.tensorboard,
@@ -140,9 +141,14 @@ class TrainRecipe:
             self.log.write("start", self.state.step, {
                 "world_size": self.dist.world_size, "device": str(self.device), "threads": self.governor.threads,
                 "train_frames": len(self.train_set), "resumed": self.state.step > 0,
-                "changed_since_checkpoint": "; ".join(changes)})
+                "changed_since_checkpoint": "; ".join(changes),
+                "unreadable_checkpoints": "; ".join(resume.unreadable if resume else [])})
+            if resume is not None and resume.path.name != LAST:
+                what = f"{'; '.join(resume.unreadable)} unreadable" if resume.unreadable else f"no {LAST}"
+                tqdm.write(f"{resume.path.parent}: {what}; resuming from {resume.path.name} (step {self.state.step})")
             if changes:
-                tqdm.write(f"resuming {last} at step {self.state.step} with changed settings: {'; '.join(changes)}")
+                tqdm.write(f"resuming {resume.path} at step {self.state.step} with changed settings: "
+                           f"{'; '.join(changes)}")
 
     def _wrap_distributed(self) -> None:
         if not self.dist.enabled:
@@ -307,9 +313,10 @@ class TrainRecipe:
                 old.unlink()
         distributed.barrier(self.dist)
 
-    def load_checkpoint(self, path: Path) -> list[str]:
-        """Restore the run from `path`; returns the settings changed since (see `config_changes`)."""
-        payload = read_resume_checkpoint(path)
+    def load_checkpoint(self, path: Path, payload: dict | None = None) -> list[str]:
+        """Restore the run from `path` (already read: `payload`); returns the settings changed since (see
+        `config_changes`)."""
+        payload = read_resume_checkpoint(path) if payload is None else payload
         changes = config_changes(path, payload, self.config)
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])

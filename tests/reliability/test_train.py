@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from obtoolkit.errors import ConfigError
-from tests.reliability.faults import Run, obh_command, png_claiming
+from obtoolkit.errors import ConfigError, FormatError
+from tests.reliability.faults import Run, corrupt, obh_command, png_claiming
 from tests.training.test_train import _overrides, make_config
+from training.run_log import read_log
 from training.train import train
 
 # (override, what the message must say); each of these trained, crashed later or exited 0 before.
@@ -86,3 +87,68 @@ def test_training_image_readers_check_the_claimed_size_before_decoding(tmp_path,
             read_rgb_image(path, what="RGB of a frame")
         else:
             read_png(path, what="ob of a frame", dtype=np.uint8)
+
+
+def _train_steps(run) -> list[int]:
+    return [r["step"] for r in read_log(run, "train")]
+
+
+_WHOLE: dict[tuple, str] = {}
+
+
+def _whole(train_data, tmp_path, max_steps: int) -> str:
+    """The final parameter digest of an uninterrupted run of `max_steps` steps (run once per data set)."""
+    if (train_data, max_steps) not in _WHOLE:
+        run = train(make_config(train_data, tmp_path / "whole", schedule=_schedule(max_steps)))
+        _WHOLE[train_data, max_steps] = read_log(run, "end")[-1]["parameters"]
+    return _WHOLE[train_data, max_steps]
+
+
+def _schedule(max_steps: int, **changes) -> dict:
+    return {"max_steps": max_steps, "schedule_steps": 8, "checkpoint_every": 2, "log_every": 1, **changes}
+
+
+# Finding 10: a truncated last.pt at resume was a traceback naming no file, with no fall-back.
+@pytest.mark.parametrize("how", ["truncate", "zero"])
+def test_a_corrupt_last_pt_falls_back_to_the_newest_readable_checkpoint(train_data, tmp_path, toy_variants, how,
+                                                                        capsys):
+    run = train(make_config(train_data, tmp_path / "run", schedule=_schedule(6)))
+    checkpoints = run / "checkpoints"
+    corrupt(checkpoints / "last.pt", how)  # a hard link: step_0000006.pt is damaged with it
+    capsys.readouterr()
+    train(make_config(train_data, tmp_path / "run", schedule=_schedule(8)))
+    said = [line for line in capsys.readouterr().out.splitlines() if "last.pt" in line]
+    assert len(said) == 1 and "step_0000004.pt" in said[0] and "unreadable" in said[0], said
+    start = read_log(run, "start")[-1]
+    assert start["step"] == 4 and "last.pt" in start["unreadable_checkpoints"]
+    assert read_log(run, "end")[-1]["parameters"] == _whole(train_data, tmp_path, 8)
+    assert _train_steps(run) == list(range(1, 9))  # the steps replayed after the fall-back are logged once
+    assert (checkpoints / "last.pt").samefile(checkpoints / "step_0000008.pt")
+
+
+def test_no_readable_checkpoint_is_one_error_naming_each_file(train_data, tmp_path, toy_variants):
+    run = train(make_config(train_data, tmp_path / "run", schedule=_schedule(4)))
+    checkpoints = run / "checkpoints"
+    for path in checkpoints.glob("step_*.pt"):
+        corrupt(path, "truncate")
+    log = (run / "log.jsonl").read_text()
+    with pytest.raises(FormatError) as raised:
+        train(make_config(train_data, tmp_path / "run", schedule=_schedule(6)))
+    text = str(raised.value)
+    assert "\n" not in text and str(checkpoints) in text and "no readable checkpoint" in text
+    assert all(name in text for name in ("last.pt", "step_0000004.pt", "step_0000002.pt")), text
+    assert (run / "log.jsonl").read_text() == log  # nothing of the run changed
+
+
+# Smaller finding: log.jsonl repeated the steps replayed after a resume.
+def test_the_log_holds_each_step_once_after_a_resume(train_data, tmp_path, toy_variants):
+    run = train(make_config(train_data, tmp_path / "run", schedule=_schedule(4)))
+    checkpoints = run / "checkpoints"
+    (checkpoints / "step_0000004.pt").unlink()  # as if killed after step 4 was logged, before its checkpoint
+    (checkpoints / "last.pt").unlink()
+    (checkpoints / "last.pt").hardlink_to(checkpoints / "step_0000002.pt")
+    with open(run / "log.jsonl", "a") as log:
+        log.write('{"kind": "train", "step": 5, "lo')  # and killed in the middle of a line
+    train(make_config(train_data, tmp_path / "run", schedule=_schedule(4)))
+    assert _train_steps(run) == [1, 2, 3, 4]
+    assert [r["step"] for r in read_log(run, "start")] == [0, 2]

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from obtoolkit.errors import FormatError
+from obtoolkit.errors import FormatError, OBToolkitError
 from obtoolkit.fileio import atomic_path
 from training.models.registry import MODOT_VARIANTS, build_modot, get_variant
 
@@ -85,8 +85,36 @@ def write_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], *
                                  extra=extra, resume=resume)
     path = Path(path)
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        try:
+            with open(tmp, "wb") as handle:  # a Python file: a failed write keeps its errno (ENOSPC) in the chain
+                torch.save(payload, handle)
+        except (OSError, RuntimeError) as error:
+            failure = _write_failure(path, error)
+            if failure is None:
+                raise
+            raise failure from error
     return path
+
+
+class CheckpointWriteError(OBToolkitError, OSError):
+    """torch could not finish writing a checkpoint and did not say why (its "unexpected pos" check)."""
+
+
+def _write_failure(path: Path, error: BaseException) -> BaseException | None:
+    """What to raise for a failed checkpoint write, naming the checkpoint (not its temporary): the OSError behind
+    it (ENOSPC from a full disk, EDQUOT, EIO, ...), or a CheckpointWriteError for torch's own failed-write checks;
+    None for anything else (a bug: re-raised as it is)."""
+    cause: BaseException | None = error
+    while cause is not None and not (isinstance(cause, OSError) and cause.errno is not None):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return OSError(cause.errno, cause.strerror or str(cause), str(path))
+    if isinstance(error, RuntimeError) and any(text in str(error) for text in ("unexpected pos", "write failed")):
+        torch_says = " ".join(str(error).split())[:200]
+        return CheckpointWriteError(f"{path}: writing the checkpoint failed (torch: {torch_says}); the disk is "
+                                    "probably full: free some space and run the command again, it resumes from the "
+                                    "last checkpoint written")
+    return None
 
 
 def save_model_checkpoint(path: str | Path, model: nn.Module, *, variant: str, max_depth: float,

@@ -3,11 +3,26 @@ one clear line, a resumed run's log without repeated steps."""
 
 from __future__ import annotations
 
-import pytest
+import contextlib
+import os
 
+import pytest
+import torch
+from click.testing import CliRunner
+
+from obh.cli import main
 from obtoolkit.errors import ConfigError, FormatError
-from tests.reliability.faults import Run, corrupt, obh_command, png_claiming
+from tests.reliability.faults import (
+    DiskBudget,
+    Run,
+    corrupt,
+    files_left,
+    obh_command,
+    png_claiming,
+    small_disk_command,
+)
 from tests.training.test_train import _overrides, make_config
+from training.checkpoints import read_resume_checkpoint
 from training.run_log import read_log
 from training.train import train
 
@@ -152,3 +167,70 @@ def test_the_log_holds_each_step_once_after_a_resume(train_data, tmp_path, toy_v
     train(make_config(train_data, tmp_path / "run", schedule=_schedule(4)))
     assert _train_steps(run) == [1, 2, 3, 4]
     assert [r["step"] for r in read_log(run, "start")] == [0, 2]
+
+
+def _invoke_train(config) -> object:
+    """`obh train` in this process (the toy variants registered by the fixture are seen)."""
+    return CliRunner().invoke(main, ["train", *_overrides(config)])
+
+
+def _assert_previous_checkpoint_intact(checkpoints, step: int) -> None:
+    names = sorted(p.name for p in checkpoints.iterdir())
+    assert names == ["last.pt", f"step_{step:07d}.pt"], names  # no temporary, no half-written file
+    assert (checkpoints / "last.pt").samefile(checkpoints / f"step_{step:07d}.pt")
+    assert read_resume_checkpoint(checkpoints / "last.pt")["extra"]["step"] == step
+
+
+# Finding 10: a full disk during a checkpoint (ENOSPC, or torch's "unexpected pos") was a traceback.
+def test_a_full_disk_at_a_checkpoint_is_one_line_and_the_previous_checkpoint_survives(train_data, tmp_path,
+                                                                                        toy_variants):
+    config = make_config(train_data, tmp_path, schedule=_schedule(4))
+    checkpoints = config.output_dir / "checkpoints"
+    with DiskBudget(checkpoints, 1).inject():  # the first checkpoint fits, the disk is full for the second
+        result = _invoke_train(config)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "step_0000004.pt: the disk is full" in result.output and "Traceback" not in result.output, result.output
+    _assert_previous_checkpoint_intact(checkpoints, 2)
+    result = _invoke_train(config)  # room again: the rerun resumes from step 2 and finishes
+    assert result.exit_code == 0, result.output
+    assert _train_steps(config.output_dir) == [1, 2, 3, 4]
+
+
+def test_torch_failing_in_the_middle_of_a_checkpoint_write_is_one_line(train_data, tmp_path, toy_variants,
+                                                                         monkeypatch):
+    config = make_config(train_data, tmp_path, schedule=_schedule(4))
+    checkpoints = config.output_dir / "checkpoints"
+    real_save = torch.save
+
+    def failing_save(payload, handle, *args, **kwargs):
+        if payload["extra"]["step"] < 4:
+            return real_save(payload, handle, *args, **kwargs)
+        with contextlib.ExitStack() as stack:
+            if isinstance(handle, (str, os.PathLike)):  # torch.save takes a path or a file
+                handle = stack.enter_context(open(handle, "wb"))
+            handle.write(b"PK\x03\x04 half a zip")  # what a writer that lost its disk leaves behind
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    result = _invoke_train(config)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and "step_0000004.pt" in lines[0] and "unexpected pos" in lines[0], result.output
+    assert "disk" in lines[0]
+    _assert_previous_checkpoint_intact(checkpoints, 2)
+
+
+# The same on a real full disk (a tmpfs of a few MiB under the checkpoints): ENOSPC comes from the kernel, inside
+# torch's writer. A subprocess with the smallest real variant: 20-40 s under load, so marked slow.
+@pytest.mark.slow
+def test_a_real_small_disk_under_the_checkpoints_is_one_line(train_data, tmp_path):
+    config = make_config(train_data, tmp_path, variant="modot_swin_nano_w7", schedule=_schedule(4),
+                         data={"crop_hw": [32, 32]})
+    checkpoints = config.output_dir / "checkpoints"
+    probe = make_config(train_data, tmp_path / "probe", variant="modot_swin_nano_w7", schedule=_schedule(2),
+                        data={"crop_hw": [32, 32]})
+    size = (train(probe) / "checkpoints" / "step_0000002.pt").stat().st_size
+    command = small_disk_command(obh_command("train", *_overrides(config)), checkpoints, size_kib=size * 3 // 2048)
+    status, output = Run(command, env={"OMP_NUM_THREADS": "1"}).finish(600)
+    assert status == 1 and "step_0000004.pt: the disk is full" in output and "Traceback" not in output, output
+    assert files_left(output) == {"last.pt": size, "step_0000002.pt": size}, output

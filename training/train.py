@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from obtoolkit.config import dump_yaml, to_mapping
 from obtoolkit.errors import ConfigError
-from obtoolkit.fileio import atomic_write_text
+from obtoolkit.fileio import atomic_write_text, remove_stale_temporaries
 from obtoolkit.metrics import BoundaryEvalOptions
 from obtoolkit.provenance import git_sha, package_version
 from training import distributed
@@ -125,6 +125,8 @@ class TrainRecipe:
         self.scheduler = build_scheduler(self.optimizer, config)
         self.scaler = torch.amp.GradScaler("cuda", enabled=runtime.amp == "fp16" and self.device.type == "cuda")
         self.state, changes = TrainState(), []
+        if self.dist.is_main and (self.run_dir / "checkpoints").is_dir():
+            remove_stale_temporaries(self.run_dir / "checkpoints")  # a killed writer's, never anyone else's
         resume = find_resume_checkpoint(self.run_dir / "checkpoints", LAST)
         if resume is not None:
             changes = self.load_checkpoint(resume.path, resume.payload)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 
 import pytest
 import torch
@@ -22,7 +23,7 @@ from tests.reliability.faults import (
     small_disk_command,
 )
 from tests.training.test_train import _overrides, make_config
-from training.checkpoints import read_resume_checkpoint
+from training.checkpoints import find_resume_checkpoint, read_resume_checkpoint
 from training.run_log import read_log
 from training.train import train
 
@@ -234,3 +235,42 @@ def test_a_real_small_disk_under_the_checkpoints_is_one_line(train_data, tmp_pat
     status, output = Run(command, env={"OMP_NUM_THREADS": "1"}).finish(600)
     assert status == 1 and "step_0000004.pt: the disk is full" in output and "Traceback" not in output, output
     assert files_left(output) == {"last.pt": size, "step_0000002.pt": size}, output
+
+
+def _nano(train_data, folder, max_steps: int, **schedule):
+    return make_config(train_data, folder, variant="modot_swin_nano_w7", data={"crop_hw": [32, 32]},
+                       schedule=_schedule(max_steps, schedule_steps=1000, **schedule))
+
+
+def _writing_a_checkpoint(checkpoints) -> bool:
+    return checkpoints.is_dir() and any(".obh-tmp." in p.name for p in checkpoints.iterdir())
+
+
+def _logged_steps(run_dir) -> int:
+    path = run_dir / "log.jsonl"
+    return path.read_text().count('"kind": "train"') if path.is_file() else 0
+
+
+# Kills of `obh train` at random points (seeded), in the middle of a checkpoint write among them: the rerun resumes
+# from the newest checkpoint that reads, removes the killed writer's temporary, logs each step once and ends with
+# the parameters of an uninterrupted run. Subprocesses with the smallest real variant: marked slow.
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["during_a_checkpoint_write", "seed_0", "seed_1"])
+def test_train_killed_at_random_points_resumes_bit_for_bit(train_data, tmp_path, when):
+    killed = _nano(train_data, tmp_path / "killed", 1000, checkpoint_every=1 if "write" in when else 2)
+    checkpoints = killed.output_dir / "checkpoints"
+    run = Run(obh_command("train", *_overrides(killed)), env={"OMP_NUM_THREADS": "1"})
+    if when == "during_a_checkpoint_write":
+        run.kill_when(lambda: _writing_a_checkpoint(checkpoints), timeout_s=300)
+    else:
+        steps = random.Random(int(when[-1])).randint(3, 9)
+        run.kill_when(lambda: _logged_steps(killed.output_dir) >= steps, timeout_s=300)
+    assert run.wait_gone(5.0) == []
+    point = find_resume_checkpoint(checkpoints)
+    resumed_at = 0 if point is None else point.payload["extra"]["step"]
+    total = resumed_at + 3
+    resumed = train(_nano(train_data, tmp_path / "killed", total))
+    whole = train(_nano(train_data, tmp_path / "whole", total))
+    assert read_log(resumed, "end")[-1]["parameters"] == read_log(whole, "end")[0]["parameters"]
+    assert _train_steps(resumed) == list(range(1, total + 1))
+    assert not any(".obh-tmp." in p.name for p in checkpoints.iterdir())

@@ -9,7 +9,7 @@ problems of a config are reported at once, on one line, as a `ConfigError`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sized
 from typing import Any
 
 from obtoolkit.errors import ConfigError
@@ -102,10 +102,11 @@ def check_train_config(config: TrainConfig) -> None:
         raise ConfigError(f"training config: {'; '.join(problems)}")
 
 
-def check_train_frames(config: TrainConfig, records: Sequence[Any], world_size: int) -> None:
-    """What the training frames must allow: one batch per process (batches are whole: the loader drops the last
-    partial one) and, with `data.crop_hw`, frames at least as large as the crop (sizes from the manifest's width and
-    height columns; rows without them are not checked here, their first sample is).
+def check_train_frames(config: TrainConfig, dataset: Sized, world_size: int) -> None:
+    """What the training frames of `dataset` must allow: one batch per process (batches are whole: the loader drops
+    the last partial one) and, with `data.crop_hw`, frames at least as large as the crop (sizes from the manifest's
+    width and height columns, `dataset.records`; rows without them, and datasets without manifest records, are not
+    checked here: their first sample is).
 
     Raises:
         ConfigError: naming the split, the counts or the smallest frame, and the keys involved.
@@ -114,13 +115,13 @@ def check_train_frames(config: TrainConfig, records: Sequence[Any], world_size: 
     where = f"data.train_split {config.data.train_split!r} of {config.data.root}"
     if config.data.train_list is not None:
         where = f"the frames of data.train_list {config.data.train_list}"
-    if len(records) < batch * world_size:
-        raise ConfigError(f"{where} holds {len(records)} frame(s): too few for one batch of schedule.batch_size "
+    if len(dataset) < batch * world_size:
+        raise ConfigError(f"{where} holds {len(dataset)} frame(s): too few for one batch of schedule.batch_size "
                           f"{batch} on {world_size} process(es) (each step needs {batch * world_size})")
     if config.data.crop_hw is None:
         return
     crop_h, crop_w = config.data.crop_hw
-    small = [r for r in _sized(records) if r.height < crop_h or r.width < crop_w]
+    small = [r for r in _sized(getattr(dataset, "records", ())) if r.height < crop_h or r.width < crop_w]
     if small:
         first = min(small, key=lambda r: (r.height * r.width, r.scene, r.camera, r.frame))
         raise ConfigError(f"data.crop_hw {[crop_h, crop_w]} is larger than {len(small)} frame(s) of {where} "

@@ -114,7 +114,7 @@ class TrainRecipe:
         if runtime.deterministic:
             torch.use_deterministic_algorithms(True)
         self.train_set = ObHypersimDataset(data_config(config, train=True), seed=runtime.seed)
-        check_train_frames(config, self.train_set.records, self.dist.world_size)
+        check_train_frames(config, self.train_set, self.dist.world_size)
         self.sampler = EpochSampler(len(self.train_set), config.schedule.batch_size, seed=runtime.seed,
                                     rank=self.dist.rank, world_size=self.dist.world_size)
         self.model = build_model(config).to(self.device)

@@ -195,7 +195,8 @@ def find_resume_checkpoint(folder: str | Path, last: str = "last.pt") -> ResumeP
         return ResumePoint(path, payload, [f"{' = '.join(names)} ({why})" for names, why in refused.values()])
     if refused:
         named = "; ".join(f"{' = '.join(names)} ({why})" for names, why in refused.values())
-        raise FormatError(folder, "a readable checkpoint to resume from", f"no readable checkpoint: {named}")
+        raise FormatError(folder, "a readable checkpoint to resume from (move this folder away to start the run "
+                                  "afresh)", f"no readable checkpoint: {named}")
     return None
 
 

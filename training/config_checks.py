@@ -39,6 +39,8 @@ POSITIVE, NON_NEGATIVE, UNIT = "a finite number > 0", "a finite number >= 0", "a
 CHECKS: tuple[Check, ...] = (
     ("model.max_depth", _positive, POSITIVE),
     ("model.drop_path", lambda x: math.isfinite(x) and 0 <= x < 1, "a number in [0, 1)"),
+    ("model.tasks", lambda xs: 0 < len(xs) == len(set(xs)), "depth, boundary or both, each once"),
+    ("model.crf_window", _at_least(1), "an integer >= 1"),
     ("data.depth_scale", _positive, POSITIVE + " (metres per network depth unit)"),
     ("data.hflip", _unit, UNIT + " (a flip probability)"),
     ("data.num_workers", _at_least(0), "an integer >= 0 (0: load in the training process)"),

@@ -30,7 +30,6 @@ from tqdm import tqdm
 from obtoolkit.config import dump_yaml, to_mapping
 from obtoolkit.errors import ConfigError
 from obtoolkit.fileio import atomic_write_text, remove_stale_temporaries
-from obtoolkit.metrics import BoundaryEvalOptions
 from obtoolkit.provenance import git_sha, package_version
 from training import distributed
 from training.build import (
@@ -38,14 +37,15 @@ from training.build import (
     build_model,
     build_optimizer,
     build_scheduler,
-    data_config,
-    depth_eval_options,
+    eval_preset,
+    frame_dataset,
+    model_options,
     validation_dataset,
 )
 from training.checkpoints import find_resume_checkpoint, link_checkpoint, read_resume_checkpoint, write_checkpoint
 from training.config import TrainConfig
 from training.config_checks import check_train_config, check_train_frames
-from training.data import ObHypersimDataset, Sample
+from training.data import Sample
 from training.evaluate import one_thread
 from training.inference import autocast
 from training.run_log import RunLog, drop_records_after
@@ -113,8 +113,9 @@ class TrainRecipe:
                                        adapt=runtime.adapt_threads and not runtime.deterministic)
         if runtime.deterministic:
             torch.use_deterministic_algorithms(True)
-        self.train_set = ObHypersimDataset(data_config(config, train=True), seed=runtime.seed)
+        self.train_set = frame_dataset(config, train=True, seed=runtime.seed)
         check_train_frames(config, self.train_set, self.dist.world_size)
+        _check_training_data(self.train_set, config)
         self.sampler = EpochSampler(len(self.train_set), config.schedule.batch_size, seed=runtime.seed,
                                     rank=self.dist.rank, world_size=self.dist.world_size)
         self.model = build_model(config).to(self.device)
@@ -172,11 +173,11 @@ class TrainRecipe:
         except ValueError as error:  # no validation frames in this manifest
             self.no_validation = str(error)
             return
+        preset = eval_preset(self.config)
         self.validator = Validator(
             dataset, section=self.config.validation, device=self.device, amp=self.config.runtime.amp,
-            depth=depth_eval_options(self.config), boundary=BoundaryEvalOptions(),
-            depth_unit_m=self.config.data.depth_scale, out_dir=self.run_dir / "val", log=self.log,
-            governor=self.governor)
+            depth=preset.depth, boundary=preset.boundary_options(), depth_unit_m=self.config.data.depth_scale,
+            eval_unit_m=preset.depth_unit_m, out_dir=self.run_dir / "val", log=self.log, governor=self.governor)
 
     def _train_loader(self) -> DataLoader:
         """One loader for the whole run, starting at the resume position: its workers start once and prefetch
@@ -226,7 +227,7 @@ class TrainRecipe:
         with autocast(self.device, runtime.amp):
             out = self.model(images)
         terms = self.loss_fn(out.depth, out.boundary_logits, batch.depth, batch.valid, batch.boundary,
-                             self.state.step)
+                             self.state.step, boundary_valid=batch.boundary_valid)
         total = sum(terms.values())
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
@@ -308,8 +309,9 @@ class TrainRecipe:
             numbered = write_checkpoint(
                 folder / f"step_{self.state.step:07d}.pt", self._unwrapped().state_dict(),
                 variant=config.model.variant, max_depth=config.model.max_depth, depth_unit_m=config.data.depth_scale,
+                model_options=model_options(config.model), resume=resume,
                 extra={"step": self.state.step, "config": json.dumps(to_mapping(config)),
-                       "package_version": package_version()}, resume=resume)
+                       "package_version": package_version()})
             link_checkpoint(numbered, folder / LAST)
             for old in sorted(folder.glob("step_*.pt"))[: -config.schedule.keep_checkpoints]:
                 old.unlink()
@@ -364,6 +366,15 @@ def train(config: TrainConfig) -> Path:
     finally:
         recipe.cleanup()
     return recipe.run_dir
+
+
+def _check_training_data(dataset, config: TrainConfig) -> None:
+    """Every task the model learns needs its ground truth in the training data (DIODE has no OB, OB-DIODE no depth).
+    (The frame count and sizes: `training.config_checks.check_train_frames`.)"""
+    missing = [task for task in config.model.tasks if task not in getattr(dataset, "tasks", ("depth", "boundary"))]
+    if missing:
+        raise ConfigError(f"data.format {config.data.format!r} has no {' or '.join(missing)} ground truth to train "
+                          f"model.tasks {list(config.model.tasks)} on")
 
 
 def config_changes(path: Path, payload: dict, config: TrainConfig) -> list[str]:

@@ -39,12 +39,12 @@ def test_evaluate_refuses_out_of_range_options(tmp_path, toy_checkpoint, option)
 
 
 @pytest.mark.parametrize(("keyword", "value"), [("max_frames", -1), ("depth_scale", 0.0),
-                                               ("depth_scale", float("nan"))])
+                                               ("depth_scale", float("nan")), ("max_dist", 0.0)])
 def test_evaluate_checkpoint_refuses_out_of_range_values(tmp_path, toy_checkpoint, keyword, value):
-    from training.evaluate_run import evaluate_checkpoint
+    from training.evaluate_run import EvalData, evaluate_checkpoint
 
     with pytest.raises(ConfigError, match=keyword):
-        evaluate_checkpoint(toy_checkpoint, data_root=tmp_path, out_dir=tmp_path / "eval", **{keyword: value})
+        evaluate_checkpoint(toy_checkpoint, EvalData(root=tmp_path), out_dir=tmp_path / "eval", **{keyword: value})
 
 
 def _images(folder):

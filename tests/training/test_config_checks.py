@@ -45,6 +45,7 @@ def test_the_shipped_configs_pass(path):
     ("runtime.threads", [1, None], [0]),
     ("optim.betas", [(0.0, 0.999)], [(0.9, 1.0)]),
     ("model.drop_path", [0.0, None], [1.0]),
+    ("model.tasks", [("depth",), ("depth", "boundary")], [(), ("depth", "depth")]),
 ])
 def test_range_boundaries(key, good, bad):
     for value in good:

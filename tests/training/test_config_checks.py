@@ -12,7 +12,7 @@ from obtoolkit.errors import ConfigError
 from training.config import TrainConfig, load_train_config
 from training.config_checks import CHECKS, check_train_config, config_problems
 
-CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").rglob("*.yaml"))
 
 
 def with_value(key: str, value) -> TrainConfig:
@@ -31,7 +31,7 @@ def test_the_defaults_pass():
     assert config_problems(TrainConfig()) == []
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_the_shipped_configs_pass(path):
     load_train_config(path)  # range-checked when built
 

@@ -52,16 +52,22 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
 def predict(checkpoint: Path, image_or_dir: Path, out_dir: Path, flip_tta: bool, save_raw: bool, device: str,
             amp: str, batch_size: int, workers: int) -> None:
     """Predict depth and occlusion boundaries for an image or a folder of images with our CHECKPOINT (a checkpoint
-    or an exported .safetensors model)."""
-    from obtoolkit.errors import OBToolkitError
+    or an exported .safetensors model). An image that cannot be read is reported and skipped; the command then exits
+    with status 1. 16-bit grey images are scaled to 8 bits (value / 257), with a warning."""
     from training.predict import run_predict
 
-    try:
-        written = run_predict(checkpoint, image_or_dir, out_dir, flip_tta=flip_tta, save_raw=save_raw, device=device,
-                              amp=amp, batch_size=batch_size, workers=workers)
-    except OBToolkitError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"wrote {len(written)} files to {out_dir}")
+    result = run_predict(checkpoint, image_or_dir, out_dir, flip_tta=flip_tta, save_raw=save_raw, device=device,
+                         amp=amp, batch_size=batch_size, workers=workers)
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    click.echo(f"wrote {len(result.written)} files to {out_dir}")
+    if result.failed:
+        for line in result.failed[:10]:
+            click.echo(f"  failed: {line}", err=True)
+        if len(result.failed) > 10:
+            click.echo(f"  ... and {len(result.failed) - 10} more", err=True)
+        raise click.ClickException(f"{len(result.failed)} of {result.images} images failed (listed above); the "
+                                   "others were predicted")
 
 
 @click.command("export-model")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -9,6 +10,21 @@ import click
 from obh.options import config_overrides, emit, json_option, out_option
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class _PositiveFinite(click.ParamType):
+    """A finite number > 0 (click's FloatRange lets nan and inf through)."""
+
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx)
+        if not (math.isfinite(number) and number > 0):
+            self.fail(f"{value!r} is not a finite number > 0.", param, ctx)
+        return number
+
+
+_POSITIVE = _PositiveFinite()
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -41,12 +57,12 @@ _DATASETS = ("ob_hypersim", "nyudmt", "ob_future", "ibims", "diode", "ob_diode",
 @click.option("--split", default="test", show_default=True,
               help="Split to evaluate: OB-Hypersim's official ones; the dataset's (e.g. test, indoor), or all.")
 @click.option("--split-list", type=_EXISTING_FILE, help="A list of frames in the dataset's own line format.")
-@click.option("--depth-scale", type=float, help="Metres per network depth unit (default: the checkpoint's).")
+@click.option("--depth-scale", type=_POSITIVE, help="Metres per network depth unit (default: the checkpoint's).")
 @click.option("--flip-tta", is_flag=True, help="Average with the horizontally flipped prediction.")
 @click.option("--protocol", type=click.Choice(["occlusion", "bsds"]), help="Boundary protocol (default: the "
               "dataset's preset).")
-@click.option("--max-dist", type=float, help="Boundary matching tolerance (default: the dataset's preset).")
-@click.option("--max-frames", type=int)
+@click.option("--max-dist", type=_POSITIVE, help="Boundary matching tolerance (default: the dataset's preset).")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Evaluate the first N frames only.")
 @click.option("--depth-preset", type=click.Choice(["hypersim", "nyudmt", "nyud", "ob_future", "ibims", "diode"]),
               help="Depth options (valid range, clamp, crop) instead of the dataset preset's (default: the run's "
                    "data.depth_eval on its own dataset).")

@@ -13,6 +13,7 @@ import torch
 
 from obtoolkit.datasets import EvalPreset, eval_preset
 from obtoolkit.datasets.ob_hypersim import NAME as OB_HYPERSIM
+from obtoolkit.errors import ConfigError
 from obtoolkit.metrics.boundary import Protocol
 from obtoolkit.metrics.depth import METRIC_NAMES, SCALE_POLICIES, policy_table
 from training.build import data_config, preset_with_depth
@@ -104,6 +105,7 @@ def evaluate_checkpoint(checkpoint: Path, data: EvalData, *, out_dir: Path, dept
     the run's (from the checkpoint) unless given; protocol and max_dist override the preset's boundary protocol.
     On the CPU the model runs on the cores the metric workers leave (`metric_workers`, default: all usable cores
     but one)."""
+    _check_options(depth_scale=depth_scale, max_frames=max_frames, max_dist=max_dist)
     device = resolve_device(device)
     metric_workers = default_metric_workers() if metric_workers is None else metric_workers
     if device.type == "cpu":
@@ -157,3 +159,14 @@ def report_lines(result: EvalResult) -> list[str]:
     metrics = result.metrics
     lines += [f"{key:>32}: {value:.4f}" for key, value in metrics.items() if key.startswith("boundary")]
     return lines
+
+
+def _check_options(*, depth_scale: float | None, max_frames: int | None, max_dist: float | None) -> None:
+    """Values that would give NaN or empty metrics are refused, naming the option."""
+    if depth_scale is not None and not (math.isfinite(depth_scale) and depth_scale > 0):
+        raise ConfigError(f"depth_scale: expected a finite number > 0 (metres per network depth unit), "
+                          f"got {depth_scale!r}")
+    if max_frames is not None and max_frames < 1:
+        raise ConfigError(f"max_frames: expected an integer >= 1 (or none: every frame), got {max_frames!r}")
+    if max_dist is not None and not (math.isfinite(max_dist) and max_dist > 0):
+        raise ConfigError(f"max_dist: expected a finite number > 0 (a fraction of the diagonal), got {max_dist!r}")

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from obtoolkit.fileio import atomic_write_text
 from training.tensorboard import SCALAR_KINDS, TensorBoardView
 
 
@@ -82,3 +83,25 @@ def read_log(run_dir: str | Path, kind: str | None = None) -> list[dict]:
     lines = Path(run_dir, "log.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines if line.strip()]
     return [r for r in records if kind is None or r["kind"] == kind]
+
+
+def drop_records_after(run_dir: str | Path, step: int) -> int:
+    """Remove from a run's log.jsonl the records of steps after `step` (and a line cut short by a kill), so that a
+    run resumed at `step` logs each step it replays once; rewritten atomically, only when something goes. Returns
+    how many lines went."""
+    path = Path(run_dir, "log.jsonl")
+    if not path.is_file():
+        return 0
+    lines = path.read_text().splitlines()
+    kept = [line for line in lines if _step_of(line) is not None and _step_of(line) <= step]
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(line + "\n" for line in kept))
+    return len(lines) - len(kept)
+
+
+def _step_of(line: str) -> int | None:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record.get("step") if isinstance(record, dict) and isinstance(record.get("step"), int) else None

@@ -83,7 +83,7 @@ def test_family_datasets_are_byte_reproducible(tmp_path):
 
 
 @needs_open3d
-@pytest.mark.parametrize("family", ["flush", "thin_parts", "containers"])
+@pytest.mark.parametrize("family", ["flush", "thin_parts", "containers", "bathroom", "bedroom"])
 def test_families_hold_self_occlusions(family):
     """What each family is for shows in its references (one small frame each)."""
     from obtoolkit.boundaries import LabelParams

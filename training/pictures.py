@@ -103,6 +103,9 @@ def relative_depth_error(pred_depth_du: np.ndarray, gt_depth_du: np.ndarray, val
     return error
 
 
+ABSENT_GREY = 96  # the tile of a prediction the model does not make (single-task models)
+
+
 def row_tiles(picture: FramePicture, depth_range: tuple[float, float], *,
               max_width_px: int = 256) -> list[tuple[str, np.ndarray]]:
     """The six captioned tiles of one frame (`ROW_CAPTIONS`; the first caption is the frame's name), subsampled to
@@ -111,12 +114,16 @@ def row_tiles(picture: FramePicture, depth_range: tuple[float, float], *,
     sub = lambda a: a[::step, ::step]  # noqa: E731
     valid = sub(picture.valid)
     low, high = depth_range
-    error = relative_depth_error(sub(picture.pred_depth_du), sub(picture.gt_depth_du), valid)
-    pictures = (sub(picture.rgb), gray_to_rgb(sub(picture.gt_boundary).astype(np.float32)),
-                gray_to_rgb(sub(picture.probability)),
-                scalar_to_rgb(sub(picture.gt_depth_du), valid, cmap=DEPTH_CMAP, vmin=low, vmax=high),
-                scalar_to_rgb(sub(picture.pred_depth_du), None, cmap=DEPTH_CMAP, vmin=low, vmax=high),
-                scalar_to_rgb(error, None, cmap=SIGNED_ERROR_CMAP, vmin=-DEPTH_ERROR_LIMIT, vmax=DEPTH_ERROR_LIMIT))
+    absent = np.full((*valid.shape, 3), ABSENT_GREY, np.uint8)  # a prediction the model does not make
+    if picture.pred_depth_du is None:
+        depth = error = absent
+    else:
+        depth = scalar_to_rgb(sub(picture.pred_depth_du), None, cmap=DEPTH_CMAP, vmin=low, vmax=high)
+        error = scalar_to_rgb(relative_depth_error(sub(picture.pred_depth_du), sub(picture.gt_depth_du), valid),
+                              None, cmap=SIGNED_ERROR_CMAP, vmin=-DEPTH_ERROR_LIMIT, vmax=DEPTH_ERROR_LIMIT)
+    probability = absent if picture.probability is None else gray_to_rgb(sub(picture.probability))
+    pictures = (sub(picture.rgb), gray_to_rgb(sub(picture.gt_boundary).astype(np.float32)), probability,
+                scalar_to_rgb(sub(picture.gt_depth_du), valid, cmap=DEPTH_CMAP, vmin=low, vmax=high), depth, error)
     return list(zip((picture.name, *ROW_CAPTIONS[1:]), pictures, strict=True))
 
 

@@ -15,6 +15,7 @@ evaluated predictions; with larger batches they agree to floating-point summatio
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from training.inference import predict_batch
 from training.pictures import colour_bars, depth_range_du, row_tiles
 
 REPORT_DIR = "report"
+
+log = logging.getLogger(__name__)
 
 
 def report_frames(result: EvalResult, n: int) -> list[tuple[str, str]]:
@@ -55,19 +58,25 @@ def predict_frame(model: nn.Module, dataset: Dataset, index: int, *, device: tor
     model.eval()
     prediction = predict_batch(model, sample.image[None].to(device), flip_tta=options.flip_tta, amp=options.amp)
     model.train(was_training)
+    host = lambda t: None if t is None else t[0, 0].float().cpu().numpy()  # noqa: E731
     return FramePicture(sample.name, denormalize_image(sample.image.numpy()), sample.boundary[0].numpy() > 0.5,
-                        prediction.probability[0, 0].float().cpu().numpy(), sample.depth[0].numpy(),
-                        sample.valid[0].numpy(), prediction.depth[0, 0].float().cpu().numpy())
+                        host(prediction.probability), sample.depth[0].numpy(), sample.valid[0].numpy(),
+                        host(prediction.depth))
 
 
 def write_evaluation_report(model: nn.Module, dataset: Dataset, result: EvalResult, out_dir: Path, *,
                             device: torch.device, options: EvalOptions, depth_unit_m: float, title: str,
-                            n_frames: int = 3) -> Path:
+                            n_frames: int = 3) -> Path | None:
     """`out_dir/report/index.html` with its pictures and PR curve (see the module docstring); returns its path.
 
     dataset: the evaluated dataset (result.names[i] is its item i); options: the evaluation's options (flip TTA,
-    amp, boundary protocol); n_frames: worst and best frames shown per criterion.
+    amp, boundary protocol); n_frames: worst and best frames shown per criterion. The page is built around the
+    boundary benchmark: without it (a depth-only model, or a dataset without OB ground truth) no page is written,
+    metrics.json and predictions.png say it all, and None is returned.
     """
+    if result.boundary is None:
+        log.info("no HTML report: boundaries were not scored (metrics.json and predictions.png hold the results)")
+        return None
     folder = Path(out_dir) / REPORT_DIR
     folder.mkdir(parents=True, exist_ok=True)
     position = {name: i for i, name in enumerate(result.names)}

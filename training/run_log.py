@@ -14,10 +14,12 @@ from training.tensorboard import SCALAR_KINDS, TensorBoardView
 
 
 class RunLog:
-    """Append-only records of scalars per step; only the main process writes."""
+    """Append-only records of scalars per step; only the main process writes. resumed_step: the checkpoint's step
+    when the run resumes (its later steps, logged by the interrupted try, are replayed: `drop_records_after` removes
+    them from log.jsonl, TensorBoard purges them)."""
 
     def __init__(self, run_dir: Path, *, enabled: bool = True, tensorboard: bool = True,
-                 wandb_project: str | None = None, config: dict | None = None):
+                 wandb_project: str | None = None, config: dict | None = None, resumed_step: int = 0):
         self.enabled = enabled
         self.path = Path(run_dir) / "log.jsonl"
         self.config = config
@@ -28,7 +30,7 @@ class RunLog:
             return
         if tensorboard:
             try:
-                self.tensorboard = TensorBoardView(Path(run_dir) / "tensorboard")
+                self.tensorboard = TensorBoardView(Path(run_dir) / "tensorboard", resumed_step=resumed_step)
             except ImportError:  # tensorboard is a declared dependency; a stripped install just loses the view
                 self.tensorboard = None
         if wandb_project:

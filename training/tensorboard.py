@@ -35,10 +35,11 @@ class TensorBoardView:
 
     Raises ImportError when the `tensorboard` package is missing (a declared dependency; a stripped install)."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, *, resumed_step: int = 0):
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(str(log_dir))
+        # a resumed run replays the steps after its checkpoint: TensorBoard drops what an earlier try logged there
+        self.writer = SummaryWriter(str(log_dir), purge_step=resumed_step + 1 if resumed_step else None)
         self._bars_written = False
 
     def scalars(self, kind: str, step: int, numbers: Mapping[str, float]) -> None:

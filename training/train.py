@@ -137,7 +137,7 @@ class TrainRecipe:
         distributed.barrier(self.dist)
         self._wrap_distributed()
         self.log = RunLog(self.run_dir, enabled=self.dist.is_main, tensorboard=runtime.tensorboard,
-                          wandb_project=runtime.wandb_project, config=to_mapping(config))
+                          wandb_project=runtime.wandb_project, config=to_mapping(config), resumed_step=self.state.step)
         self.log.write_config(self.state.step)
         self._setup_validation()
         self.loader = self._train_loader()

@@ -158,16 +158,23 @@ def test_no_readable_checkpoint_is_one_error_naming_each_file(train_data, tmp_pa
 
 # Smaller finding: log.jsonl repeated the steps replayed after a resume.
 def test_the_log_holds_each_step_once_after_a_resume(train_data, tmp_path, toy_variants):
-    run = train(make_config(train_data, tmp_path / "run", schedule=_schedule(4)))
+    config = lambda: make_config(train_data, tmp_path / "run", schedule=_schedule(4),  # noqa: E731
+                                 runtime={"tensorboard": True})
+    run = train(config())
     checkpoints = run / "checkpoints"
     (checkpoints / "step_0000004.pt").unlink()  # as if killed after step 4 was logged, before its checkpoint
     (checkpoints / "last.pt").unlink()
     (checkpoints / "last.pt").hardlink_to(checkpoints / "step_0000002.pt")
     with open(run / "log.jsonl", "a") as log:
         log.write('{"kind": "train", "step": 5, "lo')  # and killed in the middle of a line
-    train(make_config(train_data, tmp_path / "run", schedule=_schedule(4)))
+    train(config())
     assert _train_steps(run) == [1, 2, 3, 4]
     assert [r["step"] for r in read_log(run, "start")] == [0, 2]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [event.step for event in events.Scalars("train/loss")] == [1, 2, 3, 4]  # TensorBoard purged 3, 4
 
 
 def _invoke_train(config) -> object:

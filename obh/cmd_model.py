@@ -36,7 +36,7 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
 
 
 @click.command()
-@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
 @click.argument("image_or_dir", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the pictures (and raw arrays).")
@@ -50,8 +50,8 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Processes reading images.")
 def predict(checkpoint: Path, image_or_dir: Path, out_dir: Path, flip_tta: bool, save_raw: bool, device: str,
             amp: str, batch_size: int, workers: int) -> None:
-    """Predict depth and occlusion boundaries for an image or a folder of images with our CHECKPOINT (a checkpoint
-    or an exported .safetensors model)."""
+    """Predict depth and occlusion boundaries for an image or a folder of images with our CHECKPOINT (a checkpoint,
+    an exported .safetensors model or a run folder)."""
     from obtoolkit.errors import OBToolkitError
     from training.predict import run_predict
 

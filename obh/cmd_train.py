@@ -24,7 +24,7 @@ def train(config_path, overrides):
 
 
 @click.command()
-@click.argument("checkpoint", type=_EXISTING_FILE)
+@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
 @click.option("--manifest", type=_EXISTING_FILE, help="Manifest (default: DATA_ROOT/manifest.parquet).")
 @click.option("--root", "data_root", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
               help="Dataset root the manifest's paths are relative to.")
@@ -51,8 +51,8 @@ def train(config_path, overrides):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 def evaluate(checkpoint, manifest, data_root, split, split_list, depth_scale, flip_tta, protocol, max_dist,
              max_frames, depth_preset, device, amp, batch_size, loader_workers, metric_workers, pictures, out_dir):
-    """Evaluate a checkpoint or exported model: depth metrics and the boundary benchmark (ODS/OIS/AP), with reports
-    and a predictions picture."""
+    """Evaluate a checkpoint, exported model or run folder: depth metrics and the boundary benchmark (ODS/OIS/AP),
+    with reports and a predictions picture."""
     from training.evaluate_run import evaluate_checkpoint
 
     summary = evaluate_checkpoint(checkpoint, data_root=data_root, manifest=manifest, split=split,

@@ -1,32 +1,28 @@
-"""`obh evaluate CHECKPOINT`: load one of our checkpoints (or an exported model) and evaluate it on a manifest split,
-with reports and a predictions picture."""
+"""`obh evaluate CHECKPOINT`: load one of our checkpoints, exported models or run folders (`from_pretrained`) and
+evaluate it on a manifest split, with reports and a predictions picture."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import torch
 
 from obtoolkit.metrics import DEPTH_PRESETS, BoundaryEvalOptions
 from training.build import data_config
-from training.checkpoints import CheckpointInfo, load_model_checkpoint
-from training.config import TrainConfig, recorded_config
+from training.checkpoints import CheckpointInfo
+from training.config import TrainConfig
 from training.data import DataConfig, ObHypersimDataset
 from training.evaluate import EvalOptions, evaluate_model, write_evaluation
 from training.inference import Amp
 from training.predict import resolve_device
+from training.pretrained import from_pretrained, run_config
 from training.threads import default_threads, usable_cores
 
 
 def checkpoint_run_config(info: CheckpointInfo) -> TrainConfig | None:
-    """The recorded config of the run that wrote a checkpoint (None for converted official checkpoints); keys of an
-    older version that this one dropped are ignored."""
-    config = info.extra.get("config")
-    if config is None:
-        return None
-    return recorded_config(json.loads(config), source=f"{info.path}: the run config")[0]
+    """The recorded config of the run that wrote a checkpoint (None for converted official checkpoints)."""
+    return run_config(info)
 
 
 def checkpoint_data_config(run: TrainConfig | None, **where) -> DataConfig:
@@ -64,7 +60,7 @@ def evaluate_checkpoint(checkpoint: Path, *, data_root: Path, manifest: Path | N
     metric_workers = default_metric_workers() if metric_workers is None else metric_workers
     if device.type == "cpu":
         share_cpu_with_metric_workers(metric_workers)
-    model, info = load_model_checkpoint(checkpoint, map_location=device)
+    model, info = from_pretrained(checkpoint, device=device)
     scale = info.depth_unit_m if depth_scale is None else depth_scale
     run = checkpoint_run_config(info)
     data = checkpoint_data_config(run, root=data_root, manifest=manifest, split=split, split_list=split_list,

@@ -18,6 +18,7 @@ from training.config import TrainConfig
 from training.data import DataConfig, ObHypersimDataset, scene_balanced_subset
 from training.losses import OBDCL, BoundaryLoss, ModotLoss, SILogLoss
 from training.models import build_modot, get_variant
+from training.shard_data import ShardDataset
 
 
 def data_config(config: TrainConfig, *, train: bool) -> DataConfig:
@@ -33,9 +34,17 @@ def data_config(config: TrainConfig, *, train: bool) -> DataConfig:
     )
 
 
+def build_dataset(config: TrainConfig, *, train: bool, seed: int = 0) -> ObHypersimDataset:
+    """The training or validation split, read from the tree (`data.root`) or from exported shards (`data.shards`)."""
+    section = data_config(config, train=train)
+    if config.data.shards is not None:
+        return ShardDataset(section, config.data.shards, seed=seed)
+    return ObHypersimDataset(section, seed=seed)
+
+
 def validation_dataset(config: TrainConfig) -> Dataset:
     """The scene-balanced subset of `validation.frames` frames of the validation split (ValueError: none there)."""
-    dataset = ObHypersimDataset(data_config(config, train=False))
+    dataset = build_dataset(config, train=False)
     return Subset(dataset, scene_balanced_subset(dataset.records, config.validation.frames))
 
 

@@ -34,17 +34,17 @@ from obtoolkit.metrics import BoundaryEvalOptions
 from obtoolkit.provenance import git_sha, package_version
 from training import distributed
 from training.build import (
+    build_dataset,
     build_loss,
     build_model,
     build_optimizer,
     build_scheduler,
-    data_config,
     depth_eval_options,
     validation_dataset,
 )
 from training.checkpoints import link_checkpoint, read_resume_checkpoint, write_checkpoint
 from training.config import TrainConfig
-from training.data import ObHypersimDataset, Sample
+from training.data import Sample
 from training.evaluate import one_thread
 from training.inference import autocast
 from training.run_log import RunLog
@@ -111,7 +111,7 @@ class TrainRecipe:
                                        adapt=runtime.adapt_threads and not runtime.deterministic)
         if runtime.deterministic:
             torch.use_deterministic_algorithms(True)
-        self.train_set = ObHypersimDataset(data_config(config, train=True), seed=runtime.seed)
+        self.train_set = build_dataset(config, train=True, seed=runtime.seed)
         self.sampler = EpochSampler(len(self.train_set), config.schedule.batch_size, seed=runtime.seed,
                                     rank=self.dist.rank, world_size=self.dist.world_size)
         self.model = build_model(config).to(self.device)

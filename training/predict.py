@@ -17,7 +17,6 @@ the width), where a linear ramp hands over to the prediction that saw that borde
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from tqdm import tqdm
 
 from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.fileio import atomic_path
+from obtoolkit.viz import png_bytes
 from training.augment import normalize_image
 from training.colorize import colorize, overlay_boundary
 from training.evaluate import batches, eval_loader
@@ -58,12 +58,6 @@ class Prediction:
         """The picture, for notebooks (Jupyter shows an object by this method)."""
         return png_bytes(self.picture())
 
-
-def png_bytes(rgb_hwc: np.ndarray) -> bytes:
-    """A uint8 (H, W, 3) or (H, W) array encoded as PNG."""
-    buffer = io.BytesIO()
-    Image.fromarray(rgb_hwc).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def find_images(path: str | Path) -> list[Path]:

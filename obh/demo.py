@@ -74,7 +74,7 @@ def _validate(labels: Path, hypersim: Path) -> None:
 
 def _agreement(hypersim: Path) -> None:
     """Default labels against the reference computed from the meshes (the label issue's acceptance measure)."""
-    from obtoolkit.boundaries import FrameInputs, LabelParams, compute_labels
+    from obtoolkit.boundaries import LabelParams, compute_labels
     from obtoolkit.hypersim import HypersimLayout, iter_frames, read_camera_parameters, read_frame_geometry
     from obtoolkit.synth import read_reference
     from obtoolkit.synth.agreement import Agreement
@@ -82,10 +82,8 @@ def _agreement(hypersim: Path) -> None:
     layout, params, agreement = HypersimLayout(hypersim), LabelParams(), Agreement()
     cameras = read_camera_parameters(layout.camera_parameters_csv)
     for frame in iter_frames(hypersim):
-        g = read_frame_geometry(layout, frame)
-        inputs = FrameInputs(g.distance_m, g.valid_mask, cameras.camera(frame.scene).M_cam_from_uv, g.normal_cam,
-                             g.semantic, g.semantic_instance, g.render_entity_id)
-        labels = compute_labels(inputs, params)
+        g = read_frame_geometry(layout, frame, camera=cameras.camera(frame.scene))
+        labels = compute_labels(g, params)
         agreement.update(labels.order, labels.ob, labels.theta, read_reference(hypersim, frame),
                          np.where(g.valid_mask, g.distance_m, np.nan), params.tie_eps_rel, include_void=False)
     summary = agreement.summary()

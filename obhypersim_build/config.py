@@ -15,7 +15,7 @@ from obtoolkit.limits import DEFAULT_MAX_IMAGE_PIXELS
 from obtoolkit.validation import Thresholds
 
 # Bump when label semantics change without a parameter change, so that reruns regenerate instead of skipping.
-LABEL_ALGORITHM_VERSION = 1
+LABEL_ALGORITHM_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from obtoolkit.boundaries.stats import frame_statistics
 from obtoolkit.errors import OBToolkitError
 from obtoolkit.hypersim import FrameId, read_hdf5_dataset, read_split_csv
-from obtoolkit.labels_io import DATASET_DIR, array_hash, product_relpath, read_png
+from obtoolkit.labels_io import DATASET_DIR, LabelArrays, product_relpath, read_label_product
 from obtoolkit.manifest import STATUS_ERROR, STATUS_OK, FrameRecord, read_manifest, records_to_table, write_table
+from obtoolkit.products import products
 from obtoolkit.provenance import package_version
 
 INDEXED_PARAMS_HASH = "external"
@@ -34,7 +36,8 @@ def stats_tables(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     aggregations = {"frames": ("frame", "size"), "ok": ("ok", "sum"), "failed": ("failed", "sum"),
                     "ob_fraction": ("ob_fraction", "mean"), "self_fraction": ("ob_self_fraction", "mean"),
                     "inter_fraction": ("ob_inter_fraction", "mean"), "contour_fraction": ("contour_fraction", "mean"),
-                    "nan_fraction": ("nan_fraction", "mean"),
+                    "invalid_fraction": ("invalid_fraction", "mean"),
+                    "depth_nan_fraction": ("depth_nan_fraction", "mean"),
                     "undefined_ori": ("undefined_orientation_fraction", "mean")}
     by_split = frame.groupby("split", dropna=False).agg(**aggregations)
     by_scene = frame.groupby("scene", dropna=False).agg(**aggregations)
@@ -62,36 +65,34 @@ def discover_release_frames(ob_root: Path) -> list[FrameId]:
 
 
 def index_frame(ob_root: Path, frame: FrameId, meta: tuple[str | None, bool | None]) -> FrameRecord:
-    """A manifest row for one frame of an existing folder: the products present, statistics and content hashes."""
+    """A manifest row for one frame of an existing folder: the products of the table present, statistics
+    (`frame_statistics`, as generation records them) and the content hashes of the hashed products present.
+    A frame without a required product fails, naming the file."""
     fields: dict = {"scene": frame.scene, "camera": frame.camera, "frame": frame.frame, "split": meta[0],
                     "public": meta[1], "params_hash": INDEXED_PARAMS_HASH, "package_version": package_version()}
-    present = {p: product_relpath(frame, p) for p in ("tonemap", "depth_hdf5", "ob", "instance_contour", "ori",
-                                                       "ori16", "order", "ob_class", "stats")
-               if (ob_root / product_relpath(frame, p)).is_file()}
-    fields.update(rgb_path=present.get("tonemap"), depth_path=present.get("depth_hdf5"))
-    fields.update({f"{p}_path": present.get(p) for p in ("ob", "instance_contour", "ori", "ori16", "order",
-                                                          "ob_class", "stats")})
+    present = {entry.name: product_relpath(frame, entry.name) for entry in products()
+               if (ob_root / product_relpath(frame, entry.name)).is_file()}
+    fields.update({entry.column: present.get(entry.name) for entry in products()})
     try:
-        for needed in ("depth_hdf5", "ob"):
-            if needed not in present:
-                raise FileNotFoundError(f"{ob_root / product_relpath(frame, needed)}: missing ({needed} of {frame})")
+        for entry in products():
+            if entry.required and entry.name not in present:
+                raise FileNotFoundError(f"{ob_root / product_relpath(frame, entry.name)}: missing ({entry.name} of "
+                                        f"{frame})")
         fields.update(_indexed_statistics(ob_root, frame, present))
     except (OBToolkitError, OSError) as error:
-        return FrameRecord(**{**fields, "status": STATUS_ERROR, "error": f"{type(error).__name__}: {error}"})
-    return FrameRecord(**fields)
+        return FrameRecord.from_dict({**fields, "status": STATUS_ERROR, "error": f"{type(error).__name__}: {error}"})
+    return FrameRecord.from_dict(fields)
 
 
 def _indexed_statistics(ob_root: Path, frame: FrameId, present: dict[str, str]) -> dict:
     depth = read_hdf5_dataset(ob_root / present["depth_hdf5"], what=f"depth of {frame}", kind="f")
-    ob = read_png(ob_root / present["ob"], what=f"ob of {frame}", dtype=np.uint8) > 0
-    stats = {"height": depth.shape[0], "width": depth.shape[1], "ob_hash": array_hash(ob),
-             "nan_fraction": float(np.mean(~np.isfinite(depth))), "ob_fraction": float(ob.mean())}
-    target = ob
-    if "instance_contour" in present:
-        contour = read_png(ob_root / present["instance_contour"], what=f"contour of {frame}", dtype=np.uint8) > 0
-        target = ob | contour
-        stats.update(contour_fraction=float(contour.mean()), instance_contour_hash=array_hash(contour))
-    stats["target_fraction"] = float(target.mean())
+    arrays = {}
+    for entry in products("label"):
+        if entry.name in present:
+            arrays.update(read_label_product(ob_root, frame, entry))
+    labels = LabelArrays(arrays)
+    stats = frame_statistics(arrays, np.isfinite(depth))
+    stats.update({f"{key}_hash": digest for key, digest in labels.content_hashes().items()})
     return stats
 
 

@@ -34,7 +34,7 @@ _LINE = re.compile(r"^hypersim/(ai_\d{3}_\d{3})/(cam_\d{2})/tonemap/(\d{4})$")
 class SplitFilters:
     """Frame filters that need a manifest's statistics; None disables a filter."""
 
-    max_nan_fraction: float | None = None
+    max_nan_fraction: float | None = None  # of pixels without geometry: invalid_fraction (else depth_nan_fraction)
     min_ob_fraction: float | None = None
     require_ok: bool = True
 
@@ -95,12 +95,15 @@ def apply_filters(frames: pd.DataFrame, manifest: Path | None, filters: SplitFil
         if filters.active:
             raise ValueError("statistics filters (max NaN fraction, min OB fraction) need --manifest")
         return frames
-    table = read_manifest(manifest, columns=["scene", "camera", "frame", "status", "nan_fraction", "ob_fraction"])
+    table = read_manifest(manifest, columns=["scene", "camera", "frame", "status", "invalid_fraction",
+                                             "depth_nan_fraction", "ob_fraction"])
+    # without a valid-mask product (an indexed release), what has no geometry is what has no depth
+    invalid = pc.coalesce(table["invalid_fraction"], table["depth_nan_fraction"])
     keep = pc.equal(table["status"].cast(pa.string()), STATUS_OK) if filters.require_ok else None
-    for column, bound, compare in (("nan_fraction", filters.max_nan_fraction, pc.less_equal),
-                                   ("ob_fraction", filters.min_ob_fraction, pc.greater_equal)):
+    for values, bound, compare in ((invalid, filters.max_nan_fraction, pc.less_equal),
+                                   (table["ob_fraction"], filters.min_ob_fraction, pc.greater_equal)):
         if bound is not None:
-            ok = compare(table[column], bound)
+            ok = compare(values, bound)
             keep = ok if keep is None else pc.and_(keep, ok)
     passed = (table if keep is None else table.filter(keep)).select(["scene", "camera", "frame"]).to_pandas()
     passed = passed.astype({"scene": str, "camera": str, "frame": "int64"})

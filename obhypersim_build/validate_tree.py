@@ -21,15 +21,17 @@ from obhypersim_build.inputs import check_rgb_input
 from obtoolkit.errors import OBToolkitError
 from obtoolkit.fileio import atomic_write_text
 from obtoolkit.hypersim import (
+    FrameGeometry,
     FrameId,
     HypersimLayout,
+    frame_geometry,
     read_camera_parameters,
     read_frame_geometry,
     read_hdf5_dataset,
 )
 from obtoolkit.labels_io import DATASET_DIR, product_relpath, read_label_files, read_stats_json
-from obtoolkit.manifest import HASH_COLUMNS
-from obtoolkit.validation import CheckResult, FrameReport, ValidationGeometry, validate_labels
+from obtoolkit.products import hash_columns
+from obtoolkit.validation import CheckResult, FrameReport, validate_labels
 
 CONFIG_NAME = "build_config.yaml"
 
@@ -42,17 +44,14 @@ def discover_label_frames(label_root: Path) -> list[FrameId]:
     return frames
 
 
-def _geometry(label_root: Path, frame: FrameId, hypersim_root: Path | None, camera_csv: Path | None):
-    depth_path = label_root / product_relpath(frame, "depth_hdf5")
-    distance = read_hdf5_dataset(depth_path, what=f"depth copy of {frame}", kind="f").astype(np.float32)
+def _geometry(label_root: Path, frame: FrameId, hypersim_root: Path | None, camera_csv: Path | None) -> FrameGeometry:
     if hypersim_root is None:
-        with np.errstate(invalid="ignore"):
-            return ValidationGeometry(distance, np.isfinite(distance) & (distance > 0))
+        depth_path = label_root / product_relpath(frame, "depth_hdf5")
+        distance = read_hdf5_dataset(depth_path, what=f"depth copy of {frame}", kind="f")
+        return frame_geometry({"depth_meters": distance}, frame=frame)
     layout = HypersimLayout(hypersim_root)
-    geometry = read_frame_geometry(layout, frame, allow_empty=True)
     camera = read_camera_parameters(camera_csv or layout.camera_parameters_csv).camera(frame.scene)
-    return ValidationGeometry(geometry.distance_m, geometry.valid_mask, camera.M_cam_from_uv, geometry.normal_cam,
-                              geometry.semantic, geometry.semantic_instance, geometry.render_entity_id)
+    return read_frame_geometry(layout, frame, camera=camera, allow_empty=True)
 
 
 def validate_frame_files(label_root: Path, frame: FrameId, config: BuildConfig, hypersim_root: Path | None = None,
@@ -68,7 +67,7 @@ def validate_frame_files(label_root: Path, frame: FrameId, config: BuildConfig, 
     record = read_stats_json(label_root, frame)
     hashes = None
     if record is not None:
-        hashes = {c.removesuffix("_hash"): record[c] for c in HASH_COLUMNS if record.get(c) is not None}
+        hashes = {c.removesuffix("_hash"): record[c] for c in hash_columns() if record.get(c) is not None}
     return validate_labels(labels, geometry, config.labels, frame=str(frame), expected_hashes=hashes,
                            thresholds=config.validation, mesh_exact=config.mesh_exact)
 

@@ -2,7 +2,8 @@
 
 A worker is a function of its arguments. A bad frame becomes a failed row with its error (naming the file), never a
 dead pool. Outputs are a deterministic function of (frame, parameters); a frame whose stats JSON records the same
-parameter hash and status ok is skipped, because that JSON is written last.
+parameter hash, the same inputs key (obhypersim_build.inputs) and status ok is skipped, because that JSON is written
+last.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from pathlib import Path
 from obhypersim_build.config import BuildConfig
 from obhypersim_build.inputs import INPUTS_KEY, check_rgb_input, finished_record, inputs_key
 from obhypersim_build.plan import CameraTask, FrameMeta
-from obtoolkit.boundaries import FrameInputs, FrameRays, compute_labels
-from obtoolkit.boundaries.keys import object_keys
-from obtoolkit.boundaries.mesh_exact import MeshSelfRelations, encode_key, face_keys, mesh_self_relations
-from obtoolkit.boundaries.stats import label_stats
+from obtoolkit.boundaries import FrameRays, compute_labels
+from obtoolkit.boundaries.keys import ObjectKeys, frame_object_keys
+from obtoolkit.boundaries.mesh_exact import MeshSelfRelations, face_keys, mesh_self_relations
+from obtoolkit.boundaries.stats import frame_statistics, generator_statistics
 from obtoolkit.errors import is_disk_full
 from obtoolkit.hypersim import (
     CameraParametersTable,
     CameraTrajectory,
+    FrameGeometry,
     FrameId,
     HypersimCamera,
     HypersimLayout,
@@ -42,10 +44,16 @@ from obtoolkit.labels_io import (
     write_stats_json,
 )
 from obtoolkit.manifest import STATUS_ERROR, FrameRecord
+from obtoolkit.products import product, products
 from obtoolkit.provenance import package_version
-from obtoolkit.validation import FrameReport, ValidationGeometry, validate_labels
+from obtoolkit.validation import FrameReport, validate_labels
 
 PARTS_DIR = "manifest.parts"
+# Where each input product of the table comes from in a Hypersim tree.
+INPUT_SOURCES = {
+    "tonemap": lambda layout, frame: layout.tonemap_path(frame),
+    "depth_hdf5": lambda layout, frame: layout.geometry_path(frame, "depth_meters"),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,17 +99,13 @@ def camera_context(task: CameraTask, hypersim_root: Path, out_root: Path, config
                          FrameRays.from_camera(camera.M_cam_from_uv, camera.height, camera.width), mesh)
 
 
-def _mesh_self_relations(frame: FrameId, inputs: FrameInputs, context: CameraContext) -> MeshSelfRelations:
+def _mesh_self_relations(geometry: FrameGeometry, keys: ObjectKeys, context: CameraContext) -> MeshSelfRelations:
     from obtoolkit.raycast import RayCamera
 
-    R, position = context.mesh.trajectory.pose(frame.frame)
+    R, position = context.mesh.trajectory.pose(geometry.frame.frame)
     camera = context.camera
-    params = context.config.labels
-    kind, ident = object_keys(inputs.valid_mask, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
-                              stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
-    return mesh_self_relations(context.mesh.caster, RayCamera(camera.M_cam_from_uv, R, position, *inputs.shape_hw),
-                               camera.meters_per_asset_unit, inputs.distance_m, inputs.valid_mask,
-                               encode_key(kind, ident), context.config.mesh)
+    return mesh_self_relations(context.mesh.caster, RayCamera(camera.M_cam_from_uv, R, position, *geometry.shape_hw),
+                               camera.meters_per_asset_unit, geometry, keys, context.config.mesh)
 
 
 def process_frame(frame: FrameId, meta: FrameMeta, context: CameraContext) -> FrameRecord:
@@ -115,7 +119,7 @@ def process_frame(frame: FrameId, meta: FrameMeta, context: CameraContext) -> Fr
     base = {"scene": frame.scene, "camera": frame.camera, "frame": frame.frame, "split": meta.split,
             "public": meta.public, "params_hash": context.params_hash, "package_version": package_version()}
     try:
-        record = FrameRecord(**base, **_label_frame(frame, context))
+        record = FrameRecord.from_dict({**base, **_label_frame(frame, context)})
     except Exception as error:  # every failure becomes the frame's recorded error
         if is_disk_full(error):
             raise
@@ -123,7 +127,7 @@ def process_frame(frame: FrameId, meta: FrameMeta, context: CameraContext) -> Fr
         if not str(error):
             message += " at " + traceback.format_exc(limit=-1).strip().splitlines()[-2].strip()
         record = FrameRecord(**base, status=STATUS_ERROR, error=message)
-    record = FrameRecord(**{**record.as_dict(), "stats_path": product_relpath(frame, "stats")})
+    record = record.replace(**{product("stats").column: product_relpath(frame, "stats")})
     write_stats_json(context.out_root, frame, {**record.as_dict(), INPUTS_KEY: key})
     return record
 
@@ -132,20 +136,20 @@ def _label_frame(frame: FrameId, context: CameraContext) -> dict:
     camera, config = context.camera, context.config
     check_rgb_input(context.layout.tonemap_path(frame), camera.shape_hw, config.max_image_pixels,
                     what=f"tonemap of {frame}")
-    geometry = read_frame_geometry(context.layout, frame, shape_hw=camera.shape_hw)
-    inputs = FrameInputs(geometry.distance_m, geometry.valid_mask, camera.M_cam_from_uv, geometry.normal_cam,
-                         geometry.semantic, geometry.semantic_instance, geometry.render_entity_id)
-    self_relations = _mesh_self_relations(frame, inputs, context) if context.mesh is not None else None
-    labels = compute_labels(inputs, config.labels, context.rays, self_relations)
+    geometry = read_frame_geometry(context.layout, frame, camera=camera)
+    keys = frame_object_keys(geometry, config.labels)
+    self_relations = _mesh_self_relations(geometry, keys, context) if context.mesh is not None else None
+    labels = compute_labels(geometry, config.labels, context.rays, self_relations, keys)
     arrays = LabelArrays.from_labels(labels)
-    report = _validate(arrays, inputs, context) if config.validate else None
+    report = _validate(arrays, geometry, context) if config.validate else None
     paths = write_label_files(context.out_root, frame, arrays)
-    rgb = link_or_copy_input(context.layout.tonemap_path(frame), context.out_root, frame, "tonemap", config.inputs)
-    depth = link_or_copy_input(context.layout.geometry_path(frame, "depth_meters"), context.out_root, frame,
-                               "depth_hdf5", config.inputs)
-    fields = {"rgb_path": rgb, "depth_path": depth, **{f"{product}_path": path for product, path in paths.items()}}
-    fields.update({f"{name}_hash": digest for name, digest in arrays.content_hashes().items()})
-    fields.update(label_stats(labels).as_dict())
+    for entry in products("input"):
+        paths[entry.name] = link_or_copy_input(INPUT_SOURCES[entry.name](context.layout, frame), context.out_root,
+                                               frame, entry.name, config.inputs)
+    fields = {product(name).column: path for name, path in paths.items()}
+    fields.update({f"{key}_hash": digest for key, digest in arrays.content_hashes().items()})
+    fields.update(frame_statistics(arrays.arrays, geometry.finite_depth_mask))
+    fields.update(generator_statistics(labels))
     failed = report is not None and report.failed
     fields.update(validation_failed=failed if report is not None else None,
                   validation_warnings=",".join(c.name for c in report.warnings) if report is not None else None)
@@ -155,12 +159,9 @@ def _label_frame(frame: FrameId, context: CameraContext) -> dict:
     return fields
 
 
-def _validate(arrays: LabelArrays, inputs: FrameInputs, context: CameraContext) -> FrameReport:
-    geometry = ValidationGeometry(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
-                                  inputs.semantic, inputs.semantic_instance, inputs.render_entity_id,
-                                  rays_unit=context.rays.unit)
-    return validate_labels(arrays, geometry, context.config.labels, thresholds=context.config.validation,
-                           mesh_exact=context.config.mesh_exact)
+def _validate(arrays: LabelArrays, geometry: FrameGeometry, context: CameraContext) -> FrameReport:
+    return validate_labels(arrays, geometry, context.config.labels, rays_unit=context.rays.unit,
+                           thresholds=context.config.validation, mesh_exact=context.config.mesh_exact)
 
 
 def run_camera_task(task: CameraTask, hypersim_root: Path, out_root: Path, config: BuildConfig,

@@ -1,6 +1,7 @@
 """The only module that writes (and reads back) OB-Hypersim label files; every write is atomic and deterministic.
 
-Layout, relative to a dataset root (MoDOT's loader reads the products marked *):
+Which files a frame has, and how each is stored, is the product table `obtoolkit.products.PRODUCTS`. Layout,
+relative to a dataset root (MoDOT's loader reads the products marked *):
   hypersim/ai_VVV_NNN/cam_XX/
     tonemap/IIII.jpg*          copy of Hypersim's frame.IIII.tonemap.jpg
     depth_hdf5/IIII.hdf5*      copy of Hypersim's frame.IIII.depth_meters.hdf5 (dataset "dataset", metres, distance)
@@ -11,6 +12,8 @@ Layout, relative to a dataset root (MoDOT's loader reads the products marked *):
     order/IIII.npz             "order": int8 (H, W, 9) pixel-pair occlusion order (P2ORM layout), and
                                "relation_class": uint8 (H, W, 9) the class of each relation (as ob_class)
     ob_class/IIII.png          uint8 0 none / 1 void / 2 inter-object / 3 self-occlusion
+    valid/IIII.png             uint8 0/255: the pixels labels were computed on (finite depth > 0 and a render
+                               entity); training masks its losses with it
     stats/IIII.json            the frame's manifest row: provenance, parameters hash, statistics, content hashes;
                                written last, so its presence marks a finished frame
 Content hashes are taken on decoded arrays (dtype, shape and bytes), so they do not depend on PNG encoder versions.
@@ -24,6 +27,7 @@ import json
 import os
 import shutil
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,46 +38,47 @@ from obtoolkit.boundaries import OcclusionLabels
 from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.fileio import atomic_path, atomic_write_text
 from obtoolkit.hypersim.layout import FrameId
+from obtoolkit.products import DATASET_DIR, Product, product, products
 
-DATASET_DIR = "hypersim"
-LABEL_PRODUCTS = ("ob", "instance_contour", "ori", "ori16", "order", "ob_class")
-INPUT_PRODUCTS = ("tonemap", "depth_hdf5")
-EXTENSIONS = {"tonemap": "jpg", "depth_hdf5": "hdf5", "ob": "png", "instance_contour": "png", "ori": "png",
-              "ori16": "png", "order": "npz", "ob_class": "png", "stats": "json"}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # zlib levels, chosen for generation speed (measured on 1024x768 frames: the order archive takes 29 ms at level 1
 # and 80 ms at level 6, 193 vs 93 KiB; the five PNGs 27 ms at level 1 and 41 ms at level 6, 99 vs 66 KiB).
 PNG_COMPRESS_LEVEL = 3
 NPZ_COMPRESS_LEVEL = 1
+__all__ = ["DATASET_DIR", "LabelArrays", "array_hash", "copy_input", "link_or_copy_input", "product_relpath",
+           "read_label_files", "read_label_product", "read_png", "read_stats_json", "read_valid_mask",
+           "write_label_files", "write_npz", "write_png", "write_stats_json"]
 
 
-def product_relpath(frame: FrameId, product: str) -> str:
+def product_relpath(frame: FrameId, name: str) -> str:
     """Path of one product of a frame relative to the dataset root, e.g. hypersim/ai_001_001/cam_00/ob/0007.png."""
-    if product not in EXTENSIONS:
-        raise ValueError(f"unknown product {product!r}; known: {sorted(EXTENSIONS)}")
-    return f"{DATASET_DIR}/{frame.scene}/{frame.camera}/{product}/{frame.frame:04d}.{EXTENSIONS[product]}"
+    return f"{DATASET_DIR}/{frame.scene}/{frame.camera}/{name}/{frame.frame:04d}.{product(name).extension}"
 
 
 @dataclass(frozen=True, eq=False)
 class LabelArrays:
-    """Decoded label files of one frame (what is on disk, not the generator's in-memory extras).
+    """Decoded label files of one frame (what is on disk, not the generator's in-memory extras), by the fields of
+    the product table: ob, instance_contour, valid bool (H, W); ori8, ob_class uint8 (H, W); ori16 uint16 (H, W);
+    order int8 (H, W, 9); relation_class uint8 (H, W, 9); and any product added to the table. Read them as
+    attributes (labels.ob)."""
 
-    ob, instance_contour: bool (H, W); ori8: uint8 (H, W); ori16: uint16 (H, W); order: int8 (H, W, 9);
-    relation_class: uint8 (H, W, 9); ob_class: uint8 (H, W).
-    """
+    arrays: Mapping[str, np.ndarray]
 
-    ob: np.ndarray
-    instance_contour: np.ndarray
-    ori8: np.ndarray
-    ori16: np.ndarray
-    order: np.ndarray
-    relation_class: np.ndarray
-    ob_class: np.ndarray
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name != "arrays" and name in self.__dict__.get("arrays", {}):
+            return self.arrays[name]
+        raise AttributeError(f"LabelArrays has no array {name!r}")
 
     @classmethod
     def from_labels(cls, labels: OcclusionLabels) -> LabelArrays:
-        return cls(labels.ob, labels.instance_contour, labels.ori8, labels.ori16, labels.order,
-                   labels.relation_class, labels.ob_class)
+        """Every label product's arrays, computed from the generator's output by the table's `compute`."""
+        arrays: dict[str, np.ndarray] = {}
+        for entry in products("label"):
+            arrays.update(entry.compute(labels))
+        return cls(arrays)
+
+    def replace(self, **arrays: np.ndarray) -> LabelArrays:
+        return LabelArrays({**self.arrays, **arrays})
 
     @property
     def target(self) -> np.ndarray:
@@ -81,12 +86,9 @@ class LabelArrays:
         return self.ob | self.instance_contour
 
     def content_hashes(self) -> dict[str, str]:
-        """blake2b-128 hex digests of each decoded array (dtype, shape, bytes)."""
-        return {name: array_hash(getattr(self, field)) for name, field in _PRODUCT_FIELDS.items()}
-
-
-_PRODUCT_FIELDS = {"ob": "ob", "instance_contour": "instance_contour", "ori": "ori8", "ori16": "ori16",
-                   "order": "order", "relation_class": "relation_class", "ob_class": "ob_class"}
+        """blake2b-128 hex digests of each hashed product's decoded arrays (dtype, shape, bytes), by hash key."""
+        return {key: array_hash(self.arrays[field]) for entry in products("label") if entry.hashed
+                for key, field, _ in entry.arrays if field in self.arrays}
 
 
 def array_hash(array: np.ndarray) -> str:
@@ -119,22 +121,31 @@ def write_npz(path: Path, **arrays: np.ndarray) -> None:
 
 
 def write_label_files(root: str | Path, frame: FrameId, labels: LabelArrays) -> dict[str, str]:
-    """Write every label product of a frame under `root`; returns product -> relative path."""
-    root = Path(root)
-    paths = {p: product_relpath(frame, p) for p in LABEL_PRODUCTS}
-    write_png(root / paths["ob"], labels.ob.astype(np.uint8) * 255)
-    write_png(root / paths["instance_contour"], labels.instance_contour.astype(np.uint8) * 255)
-    write_png(root / paths["ori"], labels.ori8)
-    write_png(root / paths["ori16"], labels.ori16)
-    write_npz(root / paths["order"], order=labels.order, relation_class=labels.relation_class)
-    write_png(root / paths["ob_class"], labels.ob_class)
+    """Write every label product of a frame under `root`; returns product name -> relative path."""
+    paths = {}
+    for entry in products("label"):
+        paths[entry.name] = product_relpath(frame, entry.name)
+        _write_product(Path(root) / paths[entry.name], entry, labels)
     return paths
+
+
+def _write_product(path: Path, entry: Product, labels: LabelArrays) -> None:
+    arrays = [labels.arrays[field] for _, field, _ in entry.arrays]
+    if entry.codec == "png_bool":
+        write_png(path, arrays[0].astype(np.uint8) * 255)
+    elif entry.codec in ("png_u8", "png_u16"):
+        write_png(path, arrays[0])
+    elif entry.codec == "npz":
+        write_npz(path, **{field: labels.arrays[field] for _, field, _ in entry.arrays})
+    else:
+        raise ValueError(f"product {entry.name}: no writer for codec {entry.codec!r}")
 
 
 def copy_input(source: str | Path, root: str | Path, frame: FrameId, product: str) -> str:
     """Copy an input file (tonemap or depth HDF5) into the layout atomically; returns its relative path."""
-    if product not in INPUT_PRODUCTS:
-        raise ValueError(f"{product!r} is not an input product ({INPUT_PRODUCTS})")
+    inputs = [entry.name for entry in products("input")]
+    if product not in inputs:
+        raise ValueError(f"{product!r} is not an input product ({inputs})")
     relpath = product_relpath(frame, product)
     source = Path(source)
     if not source.is_file():
@@ -207,47 +218,61 @@ def _binary(path: Path, what: str) -> np.ndarray:
     return array == 255
 
 
-def read_order(path: Path, *, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """The order map int8 (H, W, 9) and relation classes uint8 (H, W, 9) of an order .npz.
+def read_valid_mask(path: str | Path, *, what: str = "valid mask") -> np.ndarray:
+    """A frame's valid-mask product (valid/IIII.png) as bool (H, W): the pixels its labels were computed on."""
+    return _binary(Path(path), what)
 
-    Files written by P2ORM hold only "order"; their relation classes come back as zeros.
-    """
+
+def read_npz_arrays(path: Path, names: tuple[str, ...], *, what: str) -> dict[str, np.ndarray]:
+    """The named arrays of an .npz label file (no pickles), with errors that name the file."""
     if not path.is_file():
         raise MissingFileError(path, what)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            if "order" not in archive.files:
-                raise FormatError(path, f"an array named 'order' ({what})", f"keys {archive.files}")
-            order = archive["order"]
-            classes = archive["relation_class"] if "relation_class" in archive.files else None
+            missing = [name for name in names if name not in archive.files]
+            if missing:
+                raise FormatError(path, f"arrays {', '.join(names)} ({what})", f"keys {archive.files}")
+            return {name: archive[name] for name in names}
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise FormatError(path, f"a readable .npz ({what})", f"unreadable: {error}") from error
-    if order.dtype != np.int8 or order.ndim != 3 or order.shape[2] != 9:
-        raise FormatError(path, f"int8 (H, W, 9) ({what})", f"{order.dtype} {order.shape}")
-    if classes is None:
-        classes = np.zeros(order.shape, np.uint8)
-    elif classes.dtype != np.uint8 or classes.shape != order.shape:
-        raise FormatError(path, f"relation_class uint8 {order.shape} ({what})", f"{classes.dtype} {classes.shape}")
-    return order, classes
+
+
+def _read_product(path: Path, entry: Product, what: str) -> dict[str, np.ndarray]:
+    """{field: decoded array} of one label product's file, checked against the table's dtypes."""
+    if entry.codec == "png_bool":
+        return {entry.arrays[0][1]: _binary(path, what)}
+    if entry.codec in ("png_u8", "png_u16"):
+        return {entry.arrays[0][1]: read_png(path, what=what, dtype=np.dtype(entry.arrays[0][2]))}
+    if entry.codec == "npz":
+        arrays = read_npz_arrays(path, tuple(field for _, field, _ in entry.arrays), what=what)
+        for _, field, dtype in entry.arrays:
+            if arrays[field].dtype != np.dtype(dtype) or arrays[field].ndim < 2:
+                raise FormatError(path, f"{field}: {dtype} (H, W, ...) ({what})",
+                                  f"{arrays[field].dtype} {arrays[field].shape}")
+        return arrays
+    raise ValueError(f"product {entry.name}: no reader for codec {entry.codec!r}")
+
+
+def read_label_product(root: str | Path, frame: FrameId, entry: Product) -> dict[str, np.ndarray]:
+    """{field: decoded array} of one label product of a frame (errors name the file)."""
+    return _read_product(Path(root) / product_relpath(frame, entry.name), entry, f"{entry.name} of {frame}")
 
 
 def read_label_files(root: str | Path, frame: FrameId) -> LabelArrays:
     """Read and decode every label product of a frame, checking formats and that all share one size."""
     root = Path(root)
-    path = {p: root / product_relpath(frame, p) for p in LABEL_PRODUCTS}
-    order, relation_class = read_order(path["order"], what=f"occlusion order of {frame}")
-    labels = LabelArrays(
-        ob=_binary(path["ob"], f"ob of {frame}"),
-        instance_contour=_binary(path["instance_contour"], f"instance contour of {frame}"),
-        ori8=read_png(path["ori"], what=f"orientation of {frame}", dtype=np.uint8),
-        ori16=read_png(path["ori16"], what=f"16-bit orientation of {frame}", dtype=np.uint16),
-        order=order,
-        relation_class=relation_class,
-        ob_class=read_png(path["ob_class"], what=f"OB classes of {frame}", dtype=np.uint8),
-    )
-    shape = labels.ob.shape
-    for product, field in _PRODUCT_FIELDS.items():
-        if getattr(labels, field).shape[:2] != shape:
-            raise FormatError(path.get(product, path["order"]), f"size {shape} like ob",
-                              str(getattr(labels, field).shape))
-    return labels
+    arrays: dict[str, np.ndarray] = {}
+    sizes: dict[str, Path] = {}
+    for entry in products("label"):
+        path = root / product_relpath(frame, entry.name)
+        decoded = _read_product(path, entry, f"{entry.name} of {frame}")
+        arrays.update(decoded)
+        sizes.update({field: path for field in decoded})
+    shape = arrays["ob"].shape[:2]
+    for field, array in arrays.items():
+        if array.shape[:2] != shape:
+            raise FormatError(sizes[field], f"size {shape} like ob", str(array.shape))
+    if arrays["order"].shape[2:] != (9,) or arrays["relation_class"].shape != arrays["order"].shape:
+        raise FormatError(sizes["order"], "order and relation_class (H, W, 9)",
+                          f"{arrays['order'].shape}, {arrays['relation_class'].shape}")
+    return LabelArrays(arrays)

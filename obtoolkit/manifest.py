@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,46 +21,60 @@ import pyarrow.parquet as pq
 
 from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.fileio import atomic_path
+from obtoolkit.products import hash_columns, path_columns
 
-MANIFEST_VERSION = "1"
+MANIFEST_VERSION = "2"
+READABLE_VERSIONS = ("1", "2")
 METADATA_VERSION_KEY = b"ob_hypersim.manifest_version"
 METADATA_CONFIG_KEY = b"ob_hypersim.build_config"
-PRODUCT_PATH_COLUMNS = ("rgb_path", "depth_path", "ob_path", "instance_contour_path", "ori_path", "ori16_path",
-                        "order_path", "ob_class_path", "stats_path")
-HASH_COLUMNS = ("ob_hash", "instance_contour_hash", "ori_hash", "ori16_hash", "order_hash", "relation_class_hash",
-                "ob_class_hash")
-STAT_COLUMNS = ("nan_fraction", "ob_fraction", "ob_void_fraction", "ob_inter_fraction", "ob_self_fraction",
-                "contour_fraction", "target_fraction", "undefined_orientation_fraction", "depth_normal_fraction")
+STAT_COLUMNS = ("invalid_fraction", "depth_nan_fraction", "ob_fraction", "ob_void_fraction", "ob_inter_fraction",
+                "ob_self_fraction", "contour_fraction", "target_fraction", "undefined_orientation_fraction",
+                "depth_normal_fraction")
 STATUS_OK, STATUS_ERROR = "ok", "error"
 
 _DICT8 = pa.dictionary(pa.int8(), pa.string())
-SCHEMA = pa.schema(
-    [
-        pa.field("scene", pa.dictionary(pa.int16(), pa.string()), nullable=False),
-        pa.field("camera", _DICT8, nullable=False),
-        pa.field("frame", pa.int32(), nullable=False),
-        pa.field("split", _DICT8),
-        pa.field("public", pa.bool_()),
-        pa.field("status", _DICT8, nullable=False),
-        pa.field("error", pa.string()),
-        *[pa.field(name, pa.string()) for name in PRODUCT_PATH_COLUMNS],
-        pa.field("height", pa.int16()),
-        pa.field("width", pa.int16()),
-        *[pa.field(name, pa.float32()) for name in STAT_COLUMNS],
-        pa.field("n_ties", pa.int32()),
-        pa.field("validation_failed", pa.bool_()),
-        pa.field("validation_warnings", pa.string()),
-        pa.field("params_hash", pa.string()),
-        *[pa.field(name, pa.string()) for name in HASH_COLUMNS],
-        pa.field("package_version", pa.string()),
-    ],
-    metadata={METADATA_VERSION_KEY: MANIFEST_VERSION.encode()},
-)
+_HEAD = [
+    pa.field("scene", pa.dictionary(pa.int16(), pa.string()), nullable=False),
+    pa.field("camera", _DICT8, nullable=False),
+    pa.field("frame", pa.int32(), nullable=False),
+    pa.field("split", _DICT8),
+    pa.field("public", pa.bool_()),
+    pa.field("status", _DICT8, nullable=False),
+    pa.field("error", pa.string()),
+]
+_BODY = [
+    pa.field("height", pa.int16()),
+    pa.field("width", pa.int16()),
+    *[pa.field(name, pa.float32()) for name in STAT_COLUMNS],
+    pa.field("n_ties", pa.int32()),
+    pa.field("validation_failed", pa.bool_()),
+    pa.field("validation_warnings", pa.string()),
+    pa.field("params_hash", pa.string()),
+]
+
+
+def manifest_schema() -> pa.Schema:
+    """The manifest's schema: fixed columns, then a path column per product and a hash column per hashed array of
+    the product table (`obtoolkit.products`, read at call time)."""
+    return pa.schema(
+        [*_HEAD, *[pa.field(name, pa.string()) for name in path_columns()], *_BODY,
+         *[pa.field(name, pa.string()) for name in hash_columns()], pa.field("package_version", pa.string())],
+        metadata={METADATA_VERSION_KEY: MANIFEST_VERSION.encode()},
+    )
+
+
+SCHEMA = manifest_schema()  # of the shipped product table
 
 
 @dataclass(frozen=True)
 class FrameRecord:
-    """One manifest row. Field names and order follow SCHEMA; None is a null."""
+    """One manifest row; None is a null. Path and hash columns live in `paths` and `hashes` (column name ->
+    value) and read as attributes: record.ob_path, record.ob_hash (None when absent).
+
+    Statistics (`obtoolkit.boundaries.stats.frame_statistics`; one meaning in generated and indexed manifests):
+    invalid_fraction is the fraction of pixels outside the valid-mask product (null without one), depth_nan_fraction
+    the fraction of non-finite depth; depth_normal_fraction and n_ties exist for generated frames only.
+    """
 
     scene: str
     camera: str
@@ -69,18 +83,10 @@ class FrameRecord:
     public: bool | None = None
     status: str = STATUS_OK
     error: str | None = None
-    rgb_path: str | None = None
-    depth_path: str | None = None
-    ob_path: str | None = None
-    instance_contour_path: str | None = None
-    ori_path: str | None = None
-    ori16_path: str | None = None
-    order_path: str | None = None
-    ob_class_path: str | None = None
-    stats_path: str | None = None
     height: int | None = None
     width: int | None = None
-    nan_fraction: float | None = None
+    invalid_fraction: float | None = None
+    depth_nan_fraction: float | None = None
     ob_fraction: float | None = None
     ob_void_fraction: float | None = None
     ob_inter_fraction: float | None = None
@@ -93,36 +99,49 @@ class FrameRecord:
     validation_failed: bool | None = None
     validation_warnings: str | None = None
     params_hash: str | None = None
-    ob_hash: str | None = None
-    instance_contour_hash: str | None = None
-    ori_hash: str | None = None
-    ori16_hash: str | None = None
-    order_hash: str | None = None
-    relation_class_hash: str | None = None
-    ob_class_hash: str | None = None
     package_version: str | None = None
+    paths: Mapping[str, str | None] = field(default_factory=dict, compare=True)
+    hashes: Mapping[str, str | None] = field(default_factory=dict, compare=True)
+
+    def __getattr__(self, name: str):
+        if name in ("paths", "hashes"):
+            raise AttributeError(name)
+        if name in path_columns():
+            return self.paths.get(name)
+        if name in hash_columns():
+            return self.hashes.get(name)
+        raise AttributeError(f"FrameRecord has no field {name!r}")
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The row as {column: value}, in the schema's column order."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("paths", "hashes")}
+        values.update({name: self.paths.get(name) for name in path_columns()})
+        values.update({name: self.hashes.get(name) for name in hash_columns()})
+        return {name: values[name] for name in manifest_schema().names}
 
     @classmethod
-    def from_dict(cls, row: dict) -> FrameRecord:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(row) - names
+    def from_dict(cls, row: Mapping) -> FrameRecord:
+        """A record from {column: value} (a manifest row or a stats JSON); unknown columns are an error."""
+        paths, hashes, names = set(path_columns()), set(hash_columns()), {f.name for f in dataclasses.fields(cls)}
+        unknown = set(row) - paths - hashes - (names - {"paths", "hashes"})
         if unknown:
             raise ValueError(f"unknown manifest fields: {sorted(unknown)}")
-        return cls(**row)
+        return cls(**{k: v for k, v in row.items() if k in names},
+                   paths={k: v for k, v in row.items() if k in paths},
+                   hashes={k: v for k, v in row.items() if k in hashes})
 
-
-assert [f.name for f in dataclasses.fields(FrameRecord)] == SCHEMA.names, "FrameRecord and SCHEMA disagree"
+    def replace(self, **changes) -> FrameRecord:
+        """A copy with columns changed (path and hash columns included)."""
+        return FrameRecord.from_dict({**self.as_dict(), **changes})
 
 
 def records_to_table(records: Iterable[FrameRecord], metadata: dict[bytes, bytes] | None = None) -> pa.Table:
-    """A table with exactly SCHEMA (plus `metadata`), sorted by (scene, camera, frame)."""
+    """A table with exactly the manifest schema (plus `metadata`), sorted by (scene, camera, frame)."""
+    schema = manifest_schema()
     rows = [r.as_dict() for r in sorted(records, key=lambda r: (r.scene, r.camera, r.frame))]
-    table = pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()
+    table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
     if metadata:
-        table = table.replace_schema_metadata({**(SCHEMA.metadata or {}), **metadata})
+        table = table.replace_schema_metadata({**(schema.metadata or {}), **metadata})
     return table
 
 
@@ -145,16 +164,24 @@ def build_metadata(build_config: dict | None) -> dict[bytes, bytes]:
 
 
 def read_manifest(path: str | Path, *, columns: Sequence[str] | None = None, filter=None) -> pa.Table:
-    """Read a manifest file or a folder of parts, always with SCHEMA; checks the manifest version."""
+    """Read a manifest file or a folder of parts, always with the current schema; checks the manifest version.
+
+    A version-1 file is converted on reading (`_from_version_1`); a folder of parts is read as the current version.
+    """
     path = Path(path)
     if not path.exists():
         raise MissingFileError(path, "manifest (.parquet file or folder of parts)")
-    if path.is_file():
-        _check_version(path)
+    version = _check_version(path) if path.is_file() else MANIFEST_VERSION
     try:
-        dataset = ds.dataset(str(path), schema=SCHEMA, format="parquet")
-        table = dataset.to_table(columns=list(columns) if columns else None, filter=filter)
-    except (pa.ArrowInvalid, OSError) as error:
+        if version == "1":
+            table = _from_version_1(pq.read_table(path))
+            if filter is not None:
+                table = table.filter(filter)
+            table = table.select(list(columns)) if columns else table
+        else:
+            dataset = ds.dataset(str(path), schema=manifest_schema(), format="parquet")
+            table = dataset.to_table(columns=list(columns) if columns else None, filter=filter)
+    except (pa.ArrowInvalid, OSError, KeyError) as error:
         raise FormatError(path, "a manifest readable with the OB-Hypersim schema", str(error)) from error
     check_relative_paths(table, path)
     return table
@@ -168,7 +195,7 @@ def check_relative_paths(table: pa.Table, source: str | Path) -> None:
     """Raise a FormatError naming the row unless every product path of `table` is relative and stays inside the
     dataset root (no absolute path, no `..` component): a manifest is data, and must not make a reader open files
     elsewhere."""
-    for column in PRODUCT_PATH_COLUMNS:
+    for column in path_columns():
         if column not in table.column_names:
             continue
         escaping = pc.fill_null(pc.match_substring_regex(table[column], _ESCAPING_PATH), False)
@@ -180,14 +207,31 @@ def check_relative_paths(table: pa.Table, source: str | Path) -> None:
                               f"{table[column][row].as_py()!r} in row {row}" + (f" ({frame})" if frame else ""))
 
 
-def _check_version(path: Path) -> None:
+def _check_version(path: Path) -> str:
     try:
         metadata = pq.read_schema(path).metadata or {}
     except (pa.ArrowInvalid, OSError) as error:
         raise FormatError(path, "a Parquet manifest", str(error)) from error
     version = metadata.get(METADATA_VERSION_KEY, b"").decode()
-    if version != MANIFEST_VERSION:
-        raise FormatError(path, f"manifest version {MANIFEST_VERSION}", f"version {version or 'none'}")
+    if version not in READABLE_VERSIONS:
+        raise FormatError(path, f"manifest version {' or '.join(READABLE_VERSIONS)}", f"version {version or 'none'}")
+    return version
+
+
+def _from_version_1(table: pa.Table) -> pa.Table:
+    """A version-1 manifest in the current schema. Version 1's `nan_fraction` meant "1 - valid" in generated
+    manifests and "non-finite depth" in indexed ones (params_hash "external"): it becomes invalid_fraction or
+    depth_nan_fraction accordingly; columns version 1 did not have are null."""
+    rows = table.to_pylist()
+    for row in rows:
+        nan_fraction = row.pop("nan_fraction", None)
+        indexed = row.get("params_hash") == "external"
+        row["depth_nan_fraction" if indexed else "invalid_fraction"] = nan_fraction
+    known = set(manifest_schema().names)
+    records = [FrameRecord.from_dict({k: v for k, v in row.items() if k in known}) for row in rows]
+    converted = records_to_table(records)
+    metadata = {**(table.schema.metadata or {}), METADATA_VERSION_KEY: MANIFEST_VERSION.encode()}
+    return converted.replace_schema_metadata(metadata)
 
 
 def manifest_config(path: str | Path) -> dict | None:

@@ -17,9 +17,10 @@ import numpy as np
 
 from obtoolkit.boundaries import LabelParams
 from obtoolkit.boundaries._neighbours import INCLINATION_CHANNEL, INCLINATION_OFFSETS, NEIGHBOUR_OFFSETS
-from obtoolkit.boundaries.keys import object_keys
+from obtoolkit.boundaries.keys import frame_object_keys
 from obtoolkit.boundaries.orientation import ORI16_NONE, decode_ori16
 from obtoolkit.geometry import camera_rays, rays_from_uv, sanitize_normals_at
+from obtoolkit.hypersim.frames import FrameGeometry
 from obtoolkit.labels_io import LabelArrays
 from obtoolkit.metrics.thinning import thin
 
@@ -92,25 +93,6 @@ class FrameReport:
                 "checks": [c.__dict__ for c in self.checks]}
 
 
-@dataclass(frozen=True, eq=False)
-class ValidationGeometry:
-    """What the checks compare labels against. Only distance and validity are required.
-
-    distance_m float (H, W) metres; valid_mask bool (H, W); M_cam_from_uv (3, 3) or None; normal_cam (H, W, 3) or
-    None; semantic / semantic_instance / render_entity_id int (H, W) or None; rays_unit float64 (H, W, 3), the
-    camera's unit rays when already computed (they are computed from M_cam_from_uv otherwise).
-    """
-
-    distance_m: np.ndarray
-    valid_mask: np.ndarray
-    M_cam_from_uv: np.ndarray | None = None
-    normal_cam: np.ndarray | None = None
-    semantic: np.ndarray | None = None
-    semantic_instance: np.ndarray | None = None
-    render_entity_id: np.ndarray | None = None
-    rays_unit: np.ndarray | None = None
-
-
 def _ratio_check(name, good, total, threshold, severity="error", detail="") -> CheckResult:
     if total == 0:
         return CheckResult(name, True, severity, None, f">= {threshold}", "nothing to check" + detail, skipped=True)
@@ -146,7 +128,7 @@ _CHANNEL_DX = NEIGHBOUR_OFFSETS[:, 1].copy()
 
 @numba.njit(cache=True, nogil=True)
 def _structure_counts(order, relation_class, ob, ob_class, ori8, ori16, contour, valid, distance, tau_abs, tau_rel,
-                      diag_len, dy, dx):
+                      step_rel, diag_len, dy, dx):
     """One pass over the pixels counting every structural problem (see the index constants above)."""
     height, width = valid.shape
     counts = np.zeros(13, np.int64)
@@ -176,7 +158,10 @@ def _structure_counts(order, relation_class, ob, ob_class, ori8, ori16, contour,
                     if cls == 3:
                         length = diag_len if dy[c] != 0 and dx[c] != 0 else 1.0
                         counts[SELF_TOTAL] += 1
-                        if (dq - dp) / length > max(tau_abs, tau_rel * min(dp, dq)) * (1 - 1e-9):
+                        if step_rel > 0.0:
+                            if dq - dp > step_rel * (dp + dq) * (1 - 1e-9):
+                                counts[SELF_OK] += 1
+                        elif (dq - dp) / length > max(tau_abs, tau_rel * min(dp, dq)) * (1 - 1e-9):
                             counts[SELF_OK] += 1
                     elif cls == 2:
                         counts[INTER_TOTAL] += 1
@@ -206,14 +191,16 @@ def structure_counts(labels: LabelArrays, valid: np.ndarray, distance: np.ndarra
                      mesh_exact: bool = False) -> np.ndarray:
     """Counts of every structural problem, indexed by the module's constants (ORDER_RANGE, ..., SELF_OK, ...).
 
-    Self-occlusion relations must step by more than tau, or, in mesh-exact mode (decided on the mesh, without a
-    threshold), have the occluder nearer.
+    Self-occlusion relations must step by more than tau; with the layered test, by more than the two depths'
+    rounding error (depth_rel_error (D_p + D_q)); in mesh-exact mode (decided on the mesh, without a threshold),
+    the occluder must be nearer.
     """
     tau_abs, tau_rel = (0.0, 0.0) if mesh_exact else (params.tau_abs_m, params.tau_rel)
+    step_rel = params.depth_rel_error if params.layered_test and not (mesh_exact or params.p2orm_compat) else 0.0
     return _structure_counts(
         np.ascontiguousarray(labels.order), np.ascontiguousarray(labels.relation_class), labels.ob,
         labels.ob_class, labels.ori8, labels.ori16, labels.instance_contour, valid,
-        np.ascontiguousarray(distance, dtype=np.float64), tau_abs, tau_rel, params.diag_len,
+        np.ascontiguousarray(distance, dtype=np.float64), tau_abs, tau_rel, step_rel, params.diag_len,
         _CHANNEL_DY, _CHANNEL_DX)
 
 
@@ -333,10 +320,12 @@ def check_orientation(labels: LabelArrays, distance, valid, params: LabelParams,
 
 @dataclass(frozen=True, eq=False)
 class _PlaneGeometry:
-    """Tangent planes of the pixels that a recall check looks at: computed at those pixels only."""
+    """Tangent planes of the pixels that a recall check looks at: computed at those pixels only. `rays_unit` float64
+    (H, W, 3) are the camera's unit rays when already computed (else computed from the camera matrix)."""
 
-    geometry: ValidationGeometry
+    geometry: FrameGeometry
     params: LabelParams
+    rays_unit: np.ndarray | None = None
 
     def mid_step(self, p, q, length: np.ndarray) -> np.ndarray:
         """dm = (lambda(r_m; X_q, n_q) - lambda(r_m; X_p, n_p)) / L for index arrays p, q; NaN where undefined."""
@@ -365,7 +354,7 @@ class _PlaneGeometry:
         """Sanitised normals at the pixels (ys, xs), as the generator makes them (depth normals where needed)."""
         geometry = self.geometry
         height, width = geometry.distance_m.shape
-        full_rays = geometry.rays_unit
+        full_rays = self.rays_unit
         if full_rays is None:
             full_rays = camera_rays(np.asarray(geometry.M_cam_from_uv, np.float64), height, width)
         return sanitize_normals_at(geometry.normal_cam, geometry.distance_m, full_rays, geometry.valid_mask, ys, xs,
@@ -373,8 +362,8 @@ class _PlaneGeometry:
                                    max_disagreement_deg=self.params.normal_max_disagreement_deg)
 
 
-def check_recall(labels: LabelArrays, geometry: ValidationGeometry, params: LabelParams,
-                 thresholds: Thresholds) -> list[CheckResult]:
+def check_recall(labels: LabelArrays, geometry: FrameGeometry, params: LabelParams, thresholds: Thresholds,
+                 rays_unit: np.ndarray | None = None) -> list[CheckResult]:
     """Strong discontinuities (|dD| > max(0.10 m, 5% D), not explained by the tangent planes: |dm| > tau) and
     instance contours (pairs of different objects, i.e. the inter-object rule's pairs, with |dm| >= eps_tie, or
     |d0| where dm is undefined) carry a relation."""
@@ -382,9 +371,7 @@ def check_recall(labels: LabelArrays, geometry: ValidationGeometry, params: Labe
         return [_skip("strong_discontinuity_recall", "no camera matrix", "warning"),
                 _skip("instance_contour_recall", "no camera matrix", "warning")]
     valid = geometry.valid_mask
-    has_ids = all(a is not None for a in (geometry.semantic, geometry.semantic_instance, geometry.render_entity_id))
-    kind, ident = object_keys(valid, geometry.semantic, geometry.semantic_instance, geometry.render_entity_id,
-                              stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
+    kind, ident = frame_object_keys(geometry, params)
     distance = np.where(valid, geometry.distance_m, 0.0).astype(np.float64)
     height, width = valid.shape
     pairs = []  # (p rows, p cols, q rows, q cols, length, big, inter, related) per inclination
@@ -403,7 +390,7 @@ def check_recall(labels: LabelArrays, geometry: ValidationGeometry, params: Labe
     py, px, qy, qx, length, big, inter, related = (np.concatenate(parts) for parts in zip(*pairs, strict=True))
     keep = _even_sample(py.size)
     py, px, qy, qx, length, big, inter, related = (a[keep] for a in (py, px, qy, qx, length, big, inter, related))
-    dm = _PlaneGeometry(geometry, params).mid_step((py, px), (qy, qx), length) if py.size else np.zeros(0)
+    dm = _PlaneGeometry(geometry, params, rays_unit).mid_step((py, px), (qy, qx), length) if py.size else np.zeros(0)
     dp, dq = distance[py, px], distance[qy, qx]
     near = np.minimum(dp, dq)
     unexplained = big & np.isfinite(dm) & (np.abs(dm) > np.maximum(params.tau_abs_m, params.tau_rel * near))
@@ -414,7 +401,7 @@ def check_recall(labels: LabelArrays, geometry: ValidationGeometry, params: Labe
     contour = [int(np.count_nonzero(decided & related)), int(np.count_nonzero(decided))]
     results = [_ratio_check("strong_discontinuity_recall", *strong, thresholds.strong_discontinuity_recall,
                             "warning")]
-    if not has_ids or not params.instance_rule:
+    if not geometry.has_ids or not params.instance_rule:
         return results + [_skip("instance_contour_recall", "no instance ids or instance rule off", "warning")]
     return results + [_ratio_check("instance_contour_recall", *contour, thresholds.instance_contour_recall,
                                    "warning", f", {ties} tie pairs")]
@@ -469,15 +456,22 @@ def check_provenance(labels: LabelArrays, expected_hashes: dict[str, str] | None
 
 def validate_labels(
     labels: LabelArrays,
-    geometry: ValidationGeometry,
+    geometry: FrameGeometry,
     params: LabelParams,
     *,
+    rays_unit: np.ndarray | None = None,
     frame: str = "",
     expected_hashes: dict[str, str] | None = None,
     thresholds: Thresholds | None = None,
     mesh_exact: bool = False,
 ) -> FrameReport:
-    """Every check of spec §6.8 on one frame (determinism is checked by regenerating; see the generation stage)."""
+    """Every check of spec §6.8 on one frame (determinism is checked by regenerating; see the generation stage).
+
+    Only the geometry's distance and valid mask are required; the checks that need the camera matrix, normals or id
+    maps are skipped without them. `rays_unit` float64 (H, W, 3): the camera's unit rays, when already computed.
+    `frame` names the frame in the report (default: the geometry's frame id).
+    """
+    frame = frame or (str(geometry.frame) if geometry.frame is not None else "")
     thresholds = Thresholds() if thresholds is None else thresholds
     valid = geometry.valid_mask
     distance = np.where(valid, geometry.distance_m, np.nan).astype(np.float64)
@@ -492,7 +486,7 @@ def validate_labels(
         lambda: check_neutral_orientation(counts),
         lambda: check_side_depth(labels, distance, valid, thresholds),
         lambda: check_orientation(labels, distance, valid, params, thresholds),
-        lambda: check_recall(labels, geometry, params, thresholds),
+        lambda: check_recall(labels, geometry, params, thresholds, rays_unit),
         lambda: check_thinness(labels, thresholds),
         lambda: check_density(labels, valid, thresholds),
         lambda: check_provenance(labels, expected_hashes),

@@ -23,7 +23,7 @@ from obtoolkit.boundaries.orientation import decode_ori16
 from obtoolkit.errors import FormatError, OBToolkitError
 from obtoolkit.geometry import camera_rays
 from obtoolkit.hypersim import FrameId, read_camera_parameters, read_hdf5_dataset, read_rgb_image
-from obtoolkit.labels_io import read_png
+from obtoolkit.labels_io import read_png, read_valid_mask
 from obtoolkit.manifest import STATUS_OK, FrameRecord, read_manifest, table_to_records
 from training.augment import AugmentConfig, augment, normalize_image
 
@@ -67,7 +67,8 @@ class Sample(NamedTuple):
     """One training sample (batched by the DataLoader: a leading batch dimension, and `name` a sequence of str).
 
     image: float32 (3, H, W) ImageNet-normalised RGB; depth: float32 (1, H, W) in network units, 0 where invalid;
-    valid: bool (1, H, W) finite depth > 0; boundary: float32 (1, H, W) 0/1 target; theta: float32 (1, H, W)
+    valid: bool (1, H, W) finite depth > 0 and, when the manifest records one, inside the generator's valid mask;
+    boundary: float32 (1, H, W) 0/1 target; theta: float32 (1, H, W)
     orientation in radians, NaN where undefined (all NaN unless requested); index: int64, the frame's row;
     skipped: int64, how many failing samples this one replaced (on_error "skip"; counted even in worker processes);
     name: the frame's id, `scene/camera/frame` (the frame actually loaded, after a skip).
@@ -212,6 +213,8 @@ class ObHypersimDataset(Dataset):
         depth = distance / self.config.depth_scale
         boundary = self._boundary(record, frame)
         arrays = {"image": image, "depth": depth, "boundary": boundary}
+        if record.valid_path is not None:  # the generator's valid mask (also excludes pixels without a render entity)
+            arrays["valid"] = read_valid_mask(root / record.valid_path, what=f"valid mask of {frame}")
         if self.config.orientation:
             if record.ori16_path is None:
                 raise FormatError(root / f"hypersim/{frame}", "a 16-bit orientation file (ori16)", "none recorded")
@@ -238,7 +241,7 @@ class ObHypersimDataset(Dataset):
     def _to_sample(self, arrays: dict[str, np.ndarray], position: int) -> Sample:
         depth = arrays["depth"]
         with np.errstate(invalid="ignore"):
-            valid = np.isfinite(depth) & (depth > 0)
+            valid = np.isfinite(depth) & (depth > 0) & arrays.get("valid", True)
         theta = arrays.get("theta")
         theta = np.full(depth.shape, np.nan, np.float32) if theta is None else theta
 

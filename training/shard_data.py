@@ -23,7 +23,7 @@ from obtoolkit.manifest import STATUS_OK, FrameRecord
 from obtoolkit.shards import ShardReader, sample_key
 from training.data import DataConfig, ObHypersimDataset, frame_name, read_split_list
 
-TRAINING_PRODUCTS = ("rgb", "depth", "ob", "instance_contour")  # + "ori16" when orientation is asked
+TRAINING_PRODUCTS = ("rgb", "depth", "ob", "instance_contour", "valid")  # + "ori16" when orientation is asked
 
 
 def shard_records(reader: ShardReader, config: DataConfig) -> list[FrameRecord]:
@@ -78,6 +78,10 @@ class ShardDataset(ObHypersimDataset):
             distance = distance * self._axis_cosines(record.scene, distance.shape)
         arrays = {"image": image, "depth": distance / self.config.depth_scale,
                   "boundary": self._shard_boundary(record, sample.arrays, where)}
+        if record.valid_path is not None:  # the generator's valid mask, as the tree path reads it
+            if "valid" not in sample.arrays:
+                raise FormatError(where, "a valid-mask member (valid)", "none exported")
+            arrays["valid"] = sample.arrays["valid"] == 255  # 0/255, as read_valid_mask decodes it
         if self.config.orientation:
             if "ori16" not in sample.arrays:
                 raise FormatError(where, "a 16-bit orientation member (ori16)", "none exported")

@@ -21,6 +21,8 @@ PRODUCT_MEANINGS = {
     "order": "the `.npz` file's bytes: `order` int8 (H, W, 9), the pixel-pair occlusion order (P2ORM layout), and "
              "`relation_class` uint8 (H, W, 9), the class of each relation (as ob_class)",
     "ob_class": "boundary class per pixel: 0 none, 1 void, 2 inter-object, 3 self-occlusion; PNG",
+    "valid": "the pixels the labels were computed on (finite depth > 0 and a render entity), 0/255 PNG; training "
+             "ignores the others",
     "stats": "the frame's stats JSON written by `obh generate` (as text)",
 }
 

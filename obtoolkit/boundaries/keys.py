@@ -8,12 +8,35 @@ Encoded as two arrays so that compiled kernels compare keys cheaply: kind (uint8
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from obtoolkit._checks import check_same_hw
 
+if TYPE_CHECKING:
+    from obtoolkit.boundaries.params import LabelParams
+    from obtoolkit.hypersim.frames import FrameGeometry
+
 KEY_NONE, KEY_STUFF, KEY_INSTANCE, KEY_NODE = 0, 1, 2, 3
+
+
+class ObjectKeys(NamedTuple):
+    """Per-pixel object keys: kind uint8 (H, W) in {KEY_NONE, KEY_STUFF, KEY_INSTANCE, KEY_NODE} and id int32 (H, W)
+    (0 for none / stuff)."""
+
+    kind: np.ndarray
+    ident: np.ndarray
+
+    def encoded(self) -> np.ndarray:
+        """One int64 per pixel: (kind << 32) + id, as the mesh caster's face keys."""
+        return (self.kind.astype(np.int64) << 32) + self.ident.astype(np.int64)
+
+
+def frame_object_keys(frame: FrameGeometry, params: LabelParams) -> ObjectKeys:
+    """The keys of a frame record under the parameters' stuff classes and unlabelled policy."""
+    return object_keys(frame.valid_mask, frame.semantic, frame.semantic_instance, frame.render_entity_id,
+                       stuff_classes=params.stuff_classes, unlabeled_policy=params.unlabeled_policy)
 
 
 def object_keys(
@@ -24,7 +47,7 @@ def object_keys(
     *,
     stuff_classes: Collection[int],
     unlabeled_policy: str = "node",
-) -> tuple[np.ndarray, np.ndarray]:
+) -> ObjectKeys:
     """Per-pixel object keys.
 
     Args:
@@ -35,14 +58,15 @@ def object_keys(
         unlabeled_policy: "node" or "stuff".
 
     Returns:
-        kind uint8 (H, W) in {KEY_NONE, KEY_STUFF, KEY_INSTANCE, KEY_NODE} and id int32 (H, W) (0 for none/stuff).
+        ObjectKeys: kind uint8 (H, W) in {KEY_NONE, KEY_STUFF, KEY_INSTANCE, KEY_NODE} and id int32 (H, W) (0 for
+        none / stuff).
     """
     if unlabeled_policy not in ("node", "stuff"):
         raise ValueError(f"unlabeled_policy must be 'node' or 'stuff', got {unlabeled_policy!r}")
     kind = np.where(valid_mask, KEY_STUFF, KEY_NONE).astype(np.uint8)
     ident = np.zeros(valid_mask.shape, np.int32)
     if semantic is None or semantic_instance is None or render_entity_id is None:
-        return kind, ident
+        return ObjectKeys(kind, ident)
     check_same_hw("object_keys", valid_mask=valid_mask, semantic=semantic, semantic_instance=semantic_instance,
                   render_entity_id=render_entity_id)
     instance = valid_mask & (semantic_instance >= 1)
@@ -54,4 +78,4 @@ def object_keys(
     kind[instance], ident[instance] = KEY_INSTANCE, semantic_instance[instance]
     kind[stuff], ident[stuff] = KEY_STUFF, 0
     kind[node], ident[node] = KEY_NODE, render_entity_id[node]
-    return kind, ident
+    return ObjectKeys(kind, ident)

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from obtoolkit.boundaries.keys import KEY_INSTANCE, KEY_NODE, KEY_STUFF
+from obtoolkit.boundaries.keys import KEY_INSTANCE, KEY_NODE, KEY_STUFF, ObjectKeys
 from obtoolkit.boundaries.params import LabelParams
 from obtoolkit.geometry import pixel_centre_uv
+from obtoolkit.hypersim.frames import FrameGeometry
 from obtoolkit.hypersim.metadata import MeshAnnotations, MeshGeometry
 from obtoolkit.raycast import MeshCaster, RayCamera
 
@@ -48,11 +49,6 @@ class MeshSelfRelations:
     n_mismatched: int
 
 
-def encode_key(kind: np.ndarray, ident: np.ndarray) -> np.ndarray:
-    """One int64 per (key kind, key id), as used by the caster."""
-    return (np.asarray(kind, np.int64) << 32) + np.asarray(ident, np.int64)
-
-
 def face_keys(mesh: MeshGeometry, annotations: MeshAnnotations, nodes: pd.DataFrame, params: LabelParams) -> np.ndarray:
     """Object key of every face, by the same rule as `obtoolkit.boundaries.keys.object_keys` for pixels.
 
@@ -70,16 +66,15 @@ def face_keys(mesh: MeshGeometry, annotations: MeshAnnotations, nodes: pd.DataFr
     if params.unlabeled_policy == "stuff":
         kind = np.where(kind == KEY_NODE, KEY_STUFF, kind)
     ident = np.where(kind == KEY_INSTANCE, instance, np.where(kind == KEY_NODE, node, 0))
-    return encode_key(kind, ident)
+    return ObjectKeys(kind, ident).encoded()
 
 
 def mesh_self_relations(
     caster: MeshCaster,
     camera: RayCamera,
     meters_per_asset_unit: float,
-    distance_m: np.ndarray,
-    valid_mask: np.ndarray,
-    pixel_key: np.ndarray,
+    frame: FrameGeometry,
+    keys: ObjectKeys,
     params: MeshExactParams | None = None,
 ) -> MeshSelfRelations:
     """Self-occlusion relations of one frame decided on the mesh.
@@ -88,10 +83,11 @@ def mesh_self_relations(
         caster: the scene mesh with `face_key` from `face_keys` (asset units).
         camera: the frame's exact camera (pose of its keyframe).
         meters_per_asset_unit: scene scale.
-        distance_m, valid_mask: (H, W) the frame's depth_meters and valid mask.
-        pixel_key: int64 (H, W) `encode_key` of each pixel's key from the id maps.
+        frame: the frame record (depth_meters and valid mask are used).
+        keys: the frame's object keys (`frame_object_keys`), the same the generator uses.
     """
     params = MeshExactParams() if params is None else params
+    distance_m, valid_mask, pixel_key = frame.distance_m, frame.valid_mask, keys.encoded()
     rays = camera.pixel_rays()
     hits = caster.cast(rays)
     face, points = hits.face, hits.points_asset(rays)

@@ -23,7 +23,18 @@ class LabelParams:
         normal_source: "normal_cam" (Hypersim's normals, depth normals where unusable), "depth" or "hybrid" (also
             depth normals where the two disagree by more than normal_max_disagreement_deg).
         normal_max_disagreement_deg: hybrid mode only.
-        cos_graze_min: a ray-plane intersection is undefined when |n . ray| is below this (about 87 degrees).
+        cos_graze_min: a ray-plane intersection is undefined when |n . ray| is below this (about 87 degrees), for
+            the tau test and the inter-object rule.
+        layered_test: same-object pairs are also self-occlusions when p's tangent plane lies in front of q's along
+            p's ray, q's ray and the mid ray by more than the data's uncertainty (depth_rel_error and
+            normal_tol_rad), however small the step: a frame's moulding 8 mm proud of its canvas, a handle before
+            its drawer, a panel on a wall, seen at any angle short of parallel.
+        depth_rel_error: relative rounding error of the stored depth (float16: at most 2^-11 of the value).
+        normal_tol_rad: angular error allowed to the normals in the layered test; also how parallel two layers must
+            be for a step below tau.
+        bend_max_deg: below tau, two pixels whose normals differ by more than normal_tol_rad and less than this are
+            taken as one bending surface, never as layers (shading normals of a faceted curved mesh stray from its
+            facets by as much as such a step); steeper pairs (a bar's side before a drawer) keep the layered test.
         graze_fallback: "strict" (undefined -> no geometric relation) or "zero_order" (sign of the depth step when it
             exceeds 4 tau).
         void_policy: "ignore" (no relation between a valid pixel and a pixel without geometry) or "occluder" (the
@@ -53,6 +64,10 @@ class LabelParams:
     normal_source: Literal["normal_cam", "depth", "hybrid"] = "normal_cam"
     normal_max_disagreement_deg: float = 60.0
     cos_graze_min: float = 0.05
+    layered_test: bool = True
+    depth_rel_error: float = 2.0 ** -11
+    normal_tol_rad: float = 0.01
+    bend_max_deg: float = 60.0
     graze_fallback: Literal["strict", "zero_order"] = "strict"
     void_policy: Literal["ignore", "occluder"] = "ignore"
     instance_rule: bool = True
@@ -71,7 +86,8 @@ class LabelParams:
         checks = {
             "tau_abs_m": self.tau_abs_m > 0, "tau_rel": self.tau_rel >= 0, "diag_len": self.diag_len > 0,
             "cos_graze_min": 0 <= self.cos_graze_min < 1, "tie_eps_rel": self.tie_eps_rel >= 0,
-            "ori_radius": self.ori_radius >= 1,
+            "ori_radius": self.ori_radius >= 1, "depth_rel_error": 0 <= self.depth_rel_error < 0.1,
+            "normal_tol_rad": 0 <= self.normal_tol_rad < 1.5, "bend_max_deg": 0 <= self.bend_max_deg <= 180,
             "normal_max_disagreement_deg": 0 < self.normal_max_disagreement_deg <= 180,
         }
         bad = [name for name, ok in checks.items() if not ok]

@@ -13,6 +13,7 @@ from obtoolkit.hypersim.camera import (
 )
 from obtoolkit.hypersim.frames import (
     FrameGeometry,
+    frame_geometry,
     read_final,
     read_frame_geometry,
     read_geometry,
@@ -45,9 +46,9 @@ from obtoolkit.hypersim.metadata import (
 
 __all__ = [
     "FINAL_MODALITIES", "GEOMETRY_MODALITIES", "CameraParametersTable", "CameraTrajectory", "FrameGeometry",
-    "FrameId", "HypersimCamera", "HypersimLayout", "MeshAnnotations", "MeshGeometry", "iter_frames", "list_cameras",
-    "list_frames", "list_scenes", "parse_frame_id", "read_camera_parameters", "read_camera_trajectory", "read_final",
-    "read_frame_geometry", "read_geometry", "read_hdf5_dataset", "read_mesh_annotations", "read_mesh_geometry",
-    "read_metadata_cameras", "read_metadata_nodes", "read_meters_per_asset_unit", "read_parameter_csv",
-    "read_rgb_image", "read_split_csv", "read_tonemap",
+    "FrameId", "HypersimCamera", "HypersimLayout", "MeshAnnotations", "MeshGeometry", "frame_geometry", "iter_frames",
+    "list_cameras", "list_frames", "list_scenes", "parse_frame_id", "read_camera_parameters", "read_camera_trajectory",
+    "read_final", "read_frame_geometry", "read_geometry", "read_hdf5_dataset", "read_mesh_annotations",
+    "read_mesh_geometry", "read_metadata_cameras", "read_metadata_nodes", "read_meters_per_asset_unit",
+    "read_parameter_csv", "read_rgb_image", "read_split_csv", "read_tonemap",
 ]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from obtoolkit._checks import check_array, check_same_hw
 from obtoolkit.errors import EmptyFrameError, FormatError, MissingFileError
+from obtoolkit.hypersim.camera import HypersimCamera
 from obtoolkit.hypersim.h5 import read_hdf5_dataset
 from obtoolkit.hypersim.layout import FINAL_MODALITIES, GEOMETRY_MODALITIES, FrameId, HypersimLayout, ModalitySpec
 
@@ -73,25 +75,41 @@ def read_rgb_image(path: str | Path, *, what: str, shape_hw: tuple[int, int] | N
 
 @dataclass(frozen=True, eq=False)
 class FrameGeometry:
-    """The per-pixel geometry of one frame, converted to working dtypes, with its valid mask.
+    """One frame's geometry: the record that reading produces and that label generation and validation consume.
 
     Attributes:
-        frame: which frame.
-        distance_m: float32 (H, W), Euclidean distance along the ray in metres (Hypersim's depth_meters);
-            NaN where `valid_mask` is False.
-        normal_cam: float32 (H, W, 3) camera-frame normals as stored (not re-normalised; may be NaN, zero, inward),
-            or None if not read.
-        render_entity_id, semantic, semantic_instance: int32 (H, W), -1 where undefined, or None if not read.
-        valid_mask: bool (H, W): finite distance > 0 and, when read, render_entity_id >= 1.
+        distance_m: float (H, W), Euclidean distance along the ray in metres (Hypersim's depth_meters); NaN (or any
+            value) where `valid_mask` is False. float32 when read.
+        valid_mask: bool (H, W): finite distance > 0 and, when read, render_entity_id >= 1 (spec §6.1).
+        M_cam_from_uv: float (3, 3) the scene's camera matrix (exact rays, tilt-shift aware), or None when no camera
+            is known (label generation needs it; validation skips the checks that do).
+        normal_cam: float (H, W, 3) camera-frame normals as stored (not re-normalised; may be NaN, zero, inward), or
+            None if not read.
+        semantic, semantic_instance, render_entity_id: int (H, W) id maps, -1 where undefined, or None if not read
+            (without them every valid pixel is one object: purely geometric labels).
+        frame: which frame, when read from a tree (None for frames built in memory).
+        finite_depth_mask: bool (H, W) where the stored depth_meters is finite (NaN where no geometry was hit), when
+            read; None otherwise.
     """
 
-    frame: FrameId
     distance_m: np.ndarray
     valid_mask: np.ndarray
+    M_cam_from_uv: np.ndarray | None = None
     normal_cam: np.ndarray | None = None
-    render_entity_id: np.ndarray | None = None
     semantic: np.ndarray | None = None
     semantic_instance: np.ndarray | None = None
+    render_entity_id: np.ndarray | None = None
+    frame: FrameId | None = None
+    finite_depth_mask: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_array("distance_m", self.distance_m, shape=(None, None), kind="f")
+        check_array("valid_mask", self.valid_mask, shape=(None, None), dtype=bool)
+        if self.M_cam_from_uv is not None:
+            check_array("M_cam_from_uv", np.asarray(self.M_cam_from_uv), shape=(3, 3))
+        check_same_hw("FrameGeometry", distance_m=self.distance_m, valid_mask=self.valid_mask,
+                      normal_cam=self.normal_cam, semantic=self.semantic, semantic_instance=self.semantic_instance,
+                      render_entity_id=self.render_entity_id, finite_depth_mask=self.finite_depth_mask)
 
     @property
     def shape_hw(self) -> tuple[int, int]:
@@ -101,19 +119,57 @@ class FrameGeometry:
     def valid_fraction(self) -> float:
         return float(self.valid_mask.mean())
 
+    @property
+    def has_ids(self) -> bool:
+        """All three id maps are present (the instance rule can run)."""
+        return all(a is not None for a in (self.semantic, self.semantic_instance, self.render_entity_id))
+
+
+def frame_geometry(
+    arrays: Mapping[str, np.ndarray],
+    *,
+    M_cam_from_uv: np.ndarray | None = None,
+    frame: FrameId | None = None,
+) -> FrameGeometry:
+    """The frame record from geometry arrays in Hypersim's stored dtypes (as read from the files, or rendered).
+
+    `arrays` maps modality names (depth_meters required; normal_cam, render_entity_id, semantic, semantic_instance
+    optional) to arrays sharing one (H, W). valid = finite(depth_meters) & depth_meters > 0 & render_entity_id >= 1
+    (when present). Invalid pixels get NaN distance; distance and normals become float32, ids int32.
+    """
+    distance = arrays["depth_meters"]
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(distance) & (distance > 0)
+    ids = {k: arrays[k].astype(np.int32) for k in ("render_entity_id", "semantic", "semantic_instance") if k in arrays}
+    if "render_entity_id" in ids:
+        valid &= ids["render_entity_id"] >= 1
+    normal = arrays.get("normal_cam")
+    return FrameGeometry(
+        distance_m=np.where(valid, distance, np.nan).astype(np.float32),
+        valid_mask=valid,
+        M_cam_from_uv=None if M_cam_from_uv is None else np.asarray(M_cam_from_uv, np.float64),
+        normal_cam=None if normal is None else normal.astype(np.float32),
+        render_entity_id=ids.get("render_entity_id"),
+        semantic=ids.get("semantic"),
+        semantic_instance=ids.get("semantic_instance"),
+        frame=frame,
+        finite_depth_mask=np.isfinite(distance),
+    )
+
 
 def read_frame_geometry(
     layout: HypersimLayout,
     frame: FrameId,
     *,
+    camera: HypersimCamera | None = None,
     modalities: Collection[str] = DEFAULT_GEOMETRY_KINDS,
     shape_hw: tuple[int, int] | None = None,
     allow_empty: bool = False,
 ) -> FrameGeometry:
-    """Read the modalities label generation needs and derive the valid mask (spec §6.1).
+    """Read the modalities label generation needs into the frame record (`frame_geometry`, spec §6.1).
 
-    valid = finite(depth_meters) & depth_meters > 0 & render_entity_id >= 1 (when render_entity_id is read).
-    All modalities must share one (H, W). Invalid pixels get NaN distance.
+    `camera` (the scene's row of the camera CSV), when given, supplies M_cam_from_uv and the expected image size;
+    `shape_hw` otherwise. All modalities must share one (H, W).
 
     Raises:
         EmptyFrameError: no valid pixel at all (e.g. Hypersim's all-NaN ai_012_007/cam_01/frame.0000), unless
@@ -121,29 +177,17 @@ def read_frame_geometry(
     """
     if "depth_meters" not in modalities:
         raise ValueError("read_frame_geometry needs depth_meters")
+    if camera is not None:
+        shape_hw = camera.shape_hw
     arrays = {m: read_geometry(layout, frame, m, shape_hw=shape_hw) for m in modalities}
-    distance = arrays["depth_meters"]
-    shape = distance.shape
+    shape = arrays["depth_meters"].shape
     for name, array in arrays.items():
         if array.shape[:2] != shape:
             raise FormatError(layout.geometry_path(frame, name), f"size {shape} like depth_meters", str(array.shape))
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(distance) & (distance > 0)
-    ids = {k: arrays[k].astype(np.int32) for k in ("render_entity_id", "semantic", "semantic_instance") if k in arrays}
-    if "render_entity_id" in ids:
-        valid &= ids["render_entity_id"] >= 1
-    if not valid.any() and not allow_empty:
+    geometry = frame_geometry(arrays, M_cam_from_uv=None if camera is None else camera.M_cam_from_uv, frame=frame)
+    if not geometry.valid_mask.any() and not allow_empty:
         raise EmptyFrameError(
             f"{layout.geometry_path(frame, 'depth_meters')}: frame {frame} has no valid pixel "
             "(depth all NaN or no geometry hit)"
         )
-    normal = arrays.get("normal_cam")
-    return FrameGeometry(
-        frame=frame,
-        distance_m=np.where(valid, distance, np.nan).astype(np.float32),
-        valid_mask=valid,
-        normal_cam=None if normal is None else normal.astype(np.float32),
-        render_entity_id=ids.get("render_entity_id"),
-        semantic=ids.get("semantic"),
-        semantic_instance=ids.get("semantic_instance"),
-    )
+    return geometry

@@ -79,8 +79,8 @@ class ShardSample:
         key: `<scene>-<camera>-<IIII>`.
         record: the manifest row (column -> value; JSON types, nulls as None).
         arrays: product -> array: "rgb" uint8 (H, W, 3); "depth" as stored in its HDF5 (float16 (H, W) metres
-            along the ray, NaN where Hypersim has no geometry); PNG labels as stored ("ob", "instance_contour" uint8
-            0/255, "ori" uint8, "ori16" uint16, "ob_class" uint8); `.npz` entries by their own names ("order" int8
+            along the ray, NaN where Hypersim has no geometry); PNG labels as stored ("ob", "instance_contour", "valid"
+            uint8 0/255, "ori" uint8, "ori16" uint16, "ob_class" uint8); `.npz` entries by their own names ("order" int8
             (H, W, 9), "relation_class" uint8 (H, W, 9)).
         documents: other JSON members by product ("stats": the frame's stats JSON).
     """

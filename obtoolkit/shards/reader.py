@@ -118,8 +118,8 @@ class ShardReader:
     Args:
         folder: the export folder (index.json, samples.parquet, shard-NNNNNN.tar).
         check_checksums: compare every member's blake2b with the index when reading.
-        products: decode only these products (e.g. ("rgb", "depth", "ob", "instance_contour") for training); the
-            others are skipped, unread. None decodes every member; `verify` always does.
+        products: decode only these products (e.g. ("rgb", "depth", "ob", "instance_contour", "valid") for
+            training); the others are skipped, unread. None decodes every member; `verify` always does.
     """
 
     def __init__(self, folder: str | Path, *, check_checksums: bool = True, products: Collection[str] | None = None):

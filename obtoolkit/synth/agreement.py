@@ -1,11 +1,12 @@
 """How well labels agree with a synthetic frame's reference boundaries (the acceptance measure of the label issue).
 
 Pixels are compared with a 1-pixel tolerance (a labelled boundary pixel counts as correct when a reference occluder
-lies in its 3x3 window, and vice versa). Two kinds of reference pairs are "don't care", because a label rule may
+lies in its 3x3 window, and vice versa). Three kinds of reference pairs are "don't care", because a label rule may
 legitimately leave them out: inter-object contacts (the two surfaces meet between the pixel centres, so nothing is
-hidden) and ties (the objects' local separation `separation_m` is below the label rule's tie threshold, e.g. a flush
-poster). Labelled pixels explained only by such pairs are neither right nor wrong; the fraction of reference
-occluders they cover is reported.
+hidden), ties (the objects' local separation `separation_m` is below the label rule's tie threshold, e.g. a flush
+poster) and steps below float16 depth precision at their range (`below_precision`: a 1 mm sheet of paper at 3 m).
+Labelled pixels explained only by such pairs are neither right nor wrong; the fraction of reference occluders they
+cover is reported.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def _split_reference(reference: ReferenceBoundaries, distance_m: np.ndarray,
         nearest[rows_p, : width - dx, k] = np.fmin(distance[rows_p, : width - dx], distance[rows_q, dx:])
     with np.errstate(invalid="ignore"):
         tie = (reference.relation_class == INTER_OBJECT) & (np.abs(reference.separation_m) < tie_eps_rel * nearest)
-    skip = reference.contact | tie
+    skip = reference.contact | tie | reference.below_precision
     kept = dataclasses.replace(reference, relation=np.where(skip, 0, reference.relation).astype(np.int8))
     skipped = dataclasses.replace(reference, relation=np.where(skip, reference.relation, 0).astype(np.int8))
     return kept, skipped, tie & ~reference.contact

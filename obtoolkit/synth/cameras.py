@@ -15,7 +15,9 @@ from obtoolkit.geometry import HYPERSIM_FOV_X_RAD, standard_M_cam_from_uv
 
 STANDARD = "standard"
 TILT_SHIFT = "tilt_shift"
-CAMERA_MODELS = (STANDARD, TILT_SHIFT)
+LENS_SHIFT = "lens_shift"
+CAMERA_MODELS = (STANDARD, TILT_SHIFT)  # what `make_synthetic_dataset` cycles through by default
+ALL_CAMERA_MODELS = (STANDARD, TILT_SHIFT, LENS_SHIFT)
 
 # A real tilt-shift camera: scene ai_028_008, row of contrib/mikeroberts3000/metadata_camera_parameters.csv in
 # apple/ml-hypersim (read from ../shared/fixtures/hypersim/metadata_camera_parameters.csv). V-Ray CameraPhysical with
@@ -36,6 +38,26 @@ _TILT_SHIFT_PHYSICAL = {  # the V-Ray fields of the same row that produce the ma
     "camera_physical_zoom_factor": 1.0,
     "camera_physical_fov": 1.0471975803375244,
 }
+# A strong vertical lens shift: scene ai_026_006 of the same CSV (lens_shift 0.885, the largest pinhole rotation of all
+# 482 scenes): its pinhole equivalent at 1024x768 has f = 664.2 px, c = (511.5, 971.1), below the image, and a 41.5
+# degree rotation R_v. The image sees well above the camera's -z axis, as a camera looking up a tall room would.
+LENS_SHIFT_SOURCE_SCENE = "ai_026_006"
+LENS_SHIFT_M_CAM_FROM_UV = np.array([
+    [0.7903225369878771, 0.0, -0.0],
+    [0.0, 0.4439377392550294, -0.0],
+    [-0.0, -0.39276232880718764, -1.3688787409561254],
+])
+_LENS_SHIFT_PHYSICAL = {
+    "use_camera_physical": True,
+    "camera_physical_horizontal_shift": 0.0,
+    "camera_physical_vertical_offset": 0.0,
+    "camera_physical_lens_shift": 0.8847239017486572,
+    "camera_physical_horizontal_offset": 0.0,
+    "camera_physical_zoom_factor": 1.0,
+    "camera_physical_fov": 1.0471975803375244,
+}
+_MATRICES = {TILT_SHIFT: TILT_SHIFT_M_CAM_FROM_UV, LENS_SHIFT: LENS_SHIFT_M_CAM_FROM_UV}
+_PHYSICAL = {TILT_SHIFT: _TILT_SHIFT_PHYSICAL, LENS_SHIFT: _LENS_SHIFT_PHYSICAL}
 # Hypersim's projection matrices use near = 1 and far = 1000 (asset units).
 PROJ_NEAR, PROJ_FAR = 1.0, 1000.0
 
@@ -44,9 +66,9 @@ def camera_matrix(model: str, height: int, width: int) -> np.ndarray:
     """`M_cam_from_uv` float64 (3, 3) of a camera model at the given image size (only `standard` depends on it)."""
     if model == STANDARD:
         return standard_M_cam_from_uv(height, width)
-    if model == TILT_SHIFT:
-        return TILT_SHIFT_M_CAM_FROM_UV.copy()
-    raise ValueError(f"unknown camera model {model!r}; known: {CAMERA_MODELS}")
+    if model in _MATRICES:
+        return _MATRICES[model].copy()
+    raise ValueError(f"unknown camera model {model!r}; known: {ALL_CAMERA_MODELS}")
 
 
 def projection_from_M_cam_from_uv(M_cam_from_uv: np.ndarray, near: float = PROJ_NEAR,
@@ -78,8 +100,7 @@ def camera_csv_row(scene: str, model: str, height: int, width: int, meters_per_a
         "use_camera_physical": False,
         "settings_camera_fov": HYPERSIM_FOV_X_RAD,
     }
-    if model == TILT_SHIFT:
-        row.update(_TILT_SHIFT_PHYSICAL)
+    row.update(_PHYSICAL.get(model, {}))
     row.update({f"M_cam_from_uv_{r}{c}": float(M[r, c]) for r in range(3) for c in range(3)})
     row.update({f"M_proj_{r}{c}": float(proj[r, c]) for r in range(4) for c in range(4)})
     return row

@@ -14,7 +14,8 @@ import numpy as np
 
 from obtoolkit.hypersim.layout import FrameId
 from obtoolkit.raycast import MeshCaster, RayCamera
-from obtoolkit.synth.cameras import CAMERA_MODELS, camera_csv_row, camera_matrix
+from obtoolkit.synth.cameras import ALL_CAMERA_MODELS, CAMERA_MODELS, camera_csv_row, camera_matrix
+from obtoolkit.synth.families import FAMILIES, family_scene
 from obtoolkit.synth.reference import (
     DEFAULT_PARAMS,
     ReferenceParams,
@@ -23,7 +24,7 @@ from obtoolkit.synth.reference import (
     write_reference,
 )
 from obtoolkit.synth.render import RenderedFrame, render_frame
-from obtoolkit.synth.scene import SceneMesh, SyntheticScene, build_scene
+from obtoolkit.synth.scene import SceneMesh, SyntheticScene
 from obtoolkit.synth.writer import HypersimWriter
 
 FIRST_VOLUME = 900
@@ -50,6 +51,7 @@ def make_synthetic_dataset(
     width: int = HYPERSIM_WIDTH,
     cameras: int = 2,
     camera_models: Sequence[str] = CAMERA_MODELS,
+    families: Sequence[str] = ("room",),
     reference_params: ReferenceParams = DEFAULT_PARAMS,
     progress: Callable[[FrameId], None] | None = None,
 ) -> list[str]:
@@ -64,21 +66,27 @@ def make_synthetic_dataset(
         cameras: trajectories per scene (cam_00, cam_01, ...).
         camera_models: camera model of each scene, cycled: scene k uses camera_models[k % len]. Hypersim has one
             M_cam_from_uv per scene, so the default alternates the standard camera and a real tilt-shift one.
+        families: scene family of each scene, cycled: scene k is a scene of families[k % len]
+            (`obtoolkit.synth.families.FAMILIES`; the default is the original furnished room).
         reference_params: parameters of the reference boundaries.
         progress: called with each frame once it is written.
     """
     if scenes < 1 or frames < 1 or cameras < 1 or height < 2 or width < 2:
         raise ValueError(f"need scenes, frames, cameras >= 1 and an image of at least 2x2, got scenes={scenes}, "
                          f"frames={frames}, cameras={cameras}, {width}x{height}")
-    unknown = sorted(set(camera_models) - set(CAMERA_MODELS))
+    unknown = sorted(set(camera_models) - set(ALL_CAMERA_MODELS))
     if not camera_models or unknown:
-        raise ValueError(f"camera_models must be a non-empty sequence of {CAMERA_MODELS}, got {list(camera_models)}")
+        raise ValueError(f"camera_models must be a non-empty sequence of {ALL_CAMERA_MODELS}, got "
+                         f"{list(camera_models)}")
+    unknown = sorted(set(families) - set(FAMILIES))
+    if not families or unknown:
+        raise ValueError(f"families must be a non-empty sequence of {sorted(FAMILIES)}, got {list(families)}")
     writer = HypersimWriter(out_root)
     names = [synthetic_scene_name(k) for k in range(scenes)]
     camera_names = [f"cam_{c:02d}" for c in range(cameras)]
     rows = []
     for k, name in enumerate(names):
-        scene = build_scene(name, np.random.default_rng([seed, k]), camera_models[k % len(camera_models)])
+        scene = family_scene(families[k % len(families)], k, seed, name, tuple(camera_models))
         rows.append(generate_scene(writer, scene, np.random.default_rng([seed, k, 1]), camera_names=camera_names,
                                    frames=frames, height=height, width=width, reference_params=reference_params,
                                    progress=progress))

@@ -197,6 +197,103 @@ def rectangle_with_hole(corner: Sequence[float], edge_u: Sequence[float], edge_v
 
 
 
+def lathe(profile_rz: Sequence[Sequence[float]], n_segments: int = 32, *, hard: Sequence[int] = ()) -> Mesh:
+    """A surface of revolution about the z axis from a profile polyline of (radius, z) points.
+
+    The outward side of each profile segment is on its right when walking from point i to i + 1 in the (r, z) plane
+    (a profile going up at r > 0 faces away from the axis). Points with r = 0 are poles: one welded vertex, closing
+    the surface there. The surface is welded all round; shading normals are smooth (the average of the two adjacent
+    segments' analytic normals, like an artist's smoothing group), except at the profile points listed in `hard`,
+    where each side keeps its own segment's normal (a crease). Texture coordinates: (angle / 2 pi, arc length).
+
+    Args:
+        profile_rz: (P, 2) points, P >= 2, radius >= 0.
+        n_segments: segments around the axis.
+        hard: indices of profile points where the normal is not smoothed.
+    """
+    profile = np.asarray(profile_rz, np.float64)
+    if profile.ndim != 2 or profile.shape[1] != 2 or len(profile) < 2 or np.any(profile[:, 0] < 0):
+        raise ValueError("lathe: profile_rz must be (P >= 2, 2) points with radius >= 0")
+    tangent = np.diff(profile, axis=0)
+    length = np.linalg.norm(tangent, axis=1)
+    if np.any(length <= 0):
+        raise ValueError("lathe: consecutive profile points must differ")
+    segment_normal = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1) / length[:, None]  # (dr, dz) -> (dz, -dr)
+    angles = 2 * np.pi * np.arange(n_segments) / n_segments
+    pole = profile[:, 0] == 0
+    index = np.zeros((len(profile), n_segments), np.int64)
+    vertices, count = [], 0
+    for i, (r, z) in enumerate(profile):
+        if pole[i]:
+            vertices.append([[0.0, 0.0, z]])
+            index[i] = count
+            count += 1
+        else:
+            vertices.append(np.stack([r * np.cos(angles), r * np.sin(angles), np.full(n_segments, z)], axis=1))
+            index[i] = count + np.arange(n_segments)
+            count += n_segments
+    vertices = np.concatenate(vertices)
+    arc = np.concatenate([[0.0], np.cumsum(length)])
+    faces, normals_rz, uv = [], [], []
+    j = np.arange(n_segments)
+    j1 = (j + 1) % n_segments
+    point_normal = [_point_normal(segment_normal, i, pole[i], i in hard) for i in range(len(profile))]
+    for s in range(len(profile) - 1):
+        n_start = segment_normal[s] if s in hard else point_normal[s]
+        n_end = segment_normal[s] if s + 1 in hard else point_normal[s + 1]
+        a, b, c, d = index[s, j], index[s, j1], index[s + 1, j1], index[s + 1, j]
+        for tri, sides in (((a, b, c), (0, 0, 1)), ((a, c, d), (0, 1, 1))):
+            if (pole[s] and tri[0] is a and tri[1] is b) or (pole[s + 1] and tri[1] is c and tri[2] is d):
+                continue  # the quad's collapsed half at a pole
+            faces.append(np.stack(tri, axis=1))
+            corner_j = [j if t is a or t is d else j1 for t in tri]
+            normals_rz.append(np.stack([n_start if side == 0 else n_end for side in sides])[None].repeat(
+                n_segments, 0))
+            uv.append(np.stack([np.stack([cj / n_segments, np.full(n_segments, arc[s + side])], axis=1)
+                                for cj, side in zip(corner_j, sides, strict=True)], axis=1))
+            corner_angle = np.stack([angles[cj] for cj in corner_j], axis=1)
+            normals_rz[-1] = _revolve_normals(normals_rz[-1], corner_angle)
+    return Mesh(vertices, np.concatenate(faces).astype(np.int64), np.concatenate(normals_rz),
+                np.concatenate(uv))
+
+
+def _point_normal(segment_normal: np.ndarray, i: int, pole: bool, hard: bool) -> np.ndarray:
+    """Smoothed (radial, z) normal at profile point i: the axis direction at a pole, the segment's own normal at the
+    profile's ends, else the mean of the two adjacent segments' normals (hard points keep per-segment normals)."""
+    adjacent = segment_normal[max(i - 1, 0):i + 1]
+    if pole:
+        return np.array([0.0, np.sign(adjacent[0, 1]) or 1.0])
+    if len(adjacent) == 1 or hard:
+        return adjacent[-1] if i == 0 else adjacent[0]
+    mean = adjacent.sum(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+def _revolve_normals(normals_rz: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """(N, 3, 2) profile-plane normals (radial, z) at corners of angle (N, 3) -> (N, 3, 3) world normals."""
+    radial, z = normals_rz[..., 0], normals_rz[..., 1]
+    return np.stack([radial * np.cos(angle), radial * np.sin(angle), z], axis=-1)
+
+
+def sphere(radius: float, n_segments: int = 32, n_rings: int = 16) -> Mesh:
+    """A welded UV sphere centred at the origin with smooth analytic normals."""
+    polar = np.linspace(np.pi, 0.0, n_rings + 1)
+    profile = np.stack([radius * np.sin(polar), radius * np.cos(polar)], axis=1)
+    profile[[0, -1], 0] = 0.0
+    return lathe(profile, n_segments)
+
+
+def capsule(radius: float, length: float, n_segments: int = 32, n_cap: int = 8) -> Mesh:
+    """A closed capsule along z (a cylinder of `length` between two hemispheres, z from 0 to length + 2 radius),
+    smooth normals everywhere (the surface is smooth)."""
+    polar = np.linspace(np.pi, np.pi / 2, n_cap + 1)
+    bottom = np.stack([radius * np.sin(polar), radius + radius * np.cos(polar)], axis=1)
+    top = bottom[::-1] * [1.0, -1.0] + [0.0, length + 2 * radius]
+    profile = np.concatenate([bottom, top])
+    profile[[0, -1], 0] = 0.0
+    return lathe(profile, n_segments)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Composite objects. Each returns {part name: Mesh} in a local frame: z up, the floor at z = 0, the front towards -y.
 # Parts that belong together touch (or abut on a shared plane) but never overlap on a visible surface, so the ray
@@ -288,14 +385,16 @@ def poster(width: float = 0.6, height: float = 0.8, thickness: float = 0.002) ->
     return box([-width / 2, -thickness, 0.0], [width / 2, 0.0, height])
 
 
-def room_parts(size: Sequence[float], window: tuple[float, float, float, float]) -> dict[str, Mesh]:
+def room_parts(size: Sequence[float], window: tuple[float, float, float, float] | None) -> dict[str, Mesh]:
     """The room shell x in [0, Lx], y in [0, Ly], z in [0, Lz], normals facing inwards, as separate objects.
 
     `window` = (x0, z0, x1, z1) in metres is a rectangular hole in the back wall (y = Ly): it opens onto nothing.
     """
     lx, ly, lz = (float(s) for s in size)
-    x0, z0, x1, z1 = window
-    hole = (x0 / lx, z0 / lz, x1 / lx, z1 / lz)
+    hole = None
+    if window is not None:
+        x0, z0, x1, z1 = window
+        hole = (x0 / lx, z0 / lz, x1 / lx, z1 / lz)
     return {
         "floor": rectangle_with_hole([0, 0, 0], [lx, 0, 0], [0, ly, 0]),
         "ceiling": rectangle_with_hole([0, 0, lz], [0, ly, 0], [lx, 0, 0]),

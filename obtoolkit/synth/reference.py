@@ -36,7 +36,12 @@ Relations are stored once per unordered pair (+1: p occludes q, -1: q occludes p
 exactly antisymmetric. Files: `<scene>/_synth_reference/<cam>/frame.IIII.occlusion.npz` (Hypersim's reader ignores the
 folder) with relation int8 (H, W, 4) [E, S, SE, NE], relation_class uint8 (H, W, 4), gap_m float32 (H, W, 4) (NaN where
 a side misses or leaves the image), contact bool (H, W, 4), separation_m float32 (H, W, 4), face_id int32 (H, W)
-(-1 = miss) and object_id int32 (H, W) (-1 = miss).
+(-1 = miss), object_id int32 (H, W) (-1 = miss) and below_precision bool (H, W, 4).
+
+Don't-care below depth precision: `below_precision` marks the inter-object and self-occlusion pairs whose depth step
+|gap_m| is smaller than the spacing of float16 values at the farther pixel's distance (Hypersim stores depth_meters
+as float16: 0.98 mm at 1-2 m, 3.9 mm at 4-8 m, 15.6 mm at 16-32 m). No label computed from depth_meters can see such
+a step (both pixels may round to one value), so evaluations treat these pairs as don't-care, never as misses.
 """
 
 from __future__ import annotations
@@ -63,7 +68,8 @@ REFERENCE_DIR = "_synth_reference"
 # P2ORM's 8-neighbour channels 1..8 (NW, N, NE, W, E, SW, S, SE) as (row, col) offsets.
 NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 _ARRAYS = {"relation": ("int8", 3), "relation_class": ("uint8", 3), "gap_m": ("float32", 3), "contact": ("bool", 3),
-           "separation_m": ("float32", 3), "face_id": ("int32", 2), "object_id": ("int32", 2)}
+           "separation_m": ("float32", 3), "face_id": ("int32", 2), "object_id": ("int32", 2),
+           "below_precision": ("bool", 3)}
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class ReferenceBoundaries:
     separation_m: np.ndarray
     face_id: np.ndarray
     object_id: np.ndarray
+    below_precision: np.ndarray
 
     @property
     def shape_hw(self) -> tuple[int, int]:
@@ -172,6 +179,7 @@ def compute_reference(caster: MeshCaster, camera: RayCamera, faces_oi: np.ndarra
     relation = np.zeros((height, width, 4), np.int8)
     relation_class = np.zeros((height, width, 4), np.uint8)
     gap_m = np.full((height, width, 4), np.nan, np.float32)
+    far_m = np.full((height, width, 4), np.nan)
     candidates, inter_pairs = [], []
     for k, (dr, dc) in enumerate(OFFSETS):
         rp, rq, cp, cq = _pair_slices(dr, dc, height, width)
@@ -184,6 +192,7 @@ def compute_reference(caster: MeshCaster, camera: RayCamera, faces_oi: np.ndarra
         relation[rp, cp, k] = np.where(void, np.where(hp, 1, -1), np.where(inter, order, 0))
         relation_class[rp, cp, k] = np.where(void, VOID, np.where(inter, INTER_OBJECT, NONE))
         gap_m[rp, cp, k] = gap
+        far_m[rp, cp, k] = np.fmax(distance_m[rp, cp], distance_m[rq, cq])
         rows, cols = np.nonzero(hp & hq & same_key & (fp != fq))
         untouched = ~caster.faces_touch(fp[rows, cols], fq[rows, cols])
         rows, cols = rows[untouched] + rp.start, cols[untouched]
@@ -205,7 +214,21 @@ def compute_reference(caster: MeshCaster, camera: RayCamera, faces_oi: np.ndarra
                                                   (rows_q, cols_q), meters_per_asset_unit)
     object_id = np.where(hits.hit, np.asarray(faces_oi)[np.maximum(face, 0)], -1).astype(np.int32)
     return ReferenceBoundaries(relation, relation_class, gap_m, contact, separation_m, face.astype(np.int32),
-                               object_id)
+                               object_id, below_depth_precision(relation_class, gap_m, far_m))
+
+
+def below_depth_precision(relation_class: np.ndarray, gap_m: np.ndarray, far_m: np.ndarray) -> np.ndarray:
+    """bool (H, W, 4): inter-object and self-occlusion pairs whose depth step |gap_m| is below the spacing of float16
+    values at the farther pixel's distance `far_m` (metres; NaN where a side misses)."""
+    with np.errstate(invalid="ignore"):
+        return np.isin(relation_class, (INTER_OBJECT, SELF_OCCLUSION)) & (np.abs(gap_m) < float16_spacing_m(far_m))
+
+
+def float16_spacing_m(distance_m: np.ndarray) -> np.ndarray:
+    """Spacing of float16 values at each distance (metres; Hypersim's depth_meters precision): 0.98 mm at 1-2 m,
+    3.9 mm at 4-8 m, 15.6 mm at 16-32 m. float32 (...), NaN where the distance is NaN."""
+    with np.errstate(over="ignore"):
+        return np.spacing(np.abs(np.asarray(distance_m, np.float64)).astype(np.float16)).astype(np.float32)
 
 
 def _separation(caster, camera, uv, face, distance_m, p, q, meters_per_asset_unit) -> np.ndarray:

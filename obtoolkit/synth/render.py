@@ -157,21 +157,40 @@ def _geometry_images(scene: SyntheticScene, mesh: SceneMesh, hits: Hits, points_
     """The ten geometry images in Hypersim's stored dtypes (float16 with NaN, int16 with -1)."""
     hit = hits.hit
     masked = lambda a: np.where(hit[..., None], a, np.nan).astype(np.float16)  # noqa: E731
-    ids = lambda table: np.where(hit, np.asarray(table)[object_id], -1).astype(np.int16)  # noqa: E731
     tex = np.where(hit[..., None], _interpolate(mesh.corner_uv, hits.face, hits.barycentric), 0.0)
+    return {
+        **_label_images(scene, hits, normal_world, R_world_from_cam, object_id),
+        "position": masked(points_asset),
+        "normal_world": masked(normal_world),
+        "normal_bump_world": masked(normal_bump_world),
+        "normal_bump_cam": masked(normal_bump_world @ R_world_from_cam),
+        "tex_coord": np.concatenate([tex, np.zeros(hit.shape + (1,))], axis=-1).astype(np.float16),
+    }
+
+
+def _label_images(scene: SyntheticScene, hits: Hits, normal_world: np.ndarray, R_world_from_cam: np.ndarray,
+                  object_id: np.ndarray) -> dict[str, np.ndarray]:
+    """depth_meters, normal_cam and the three id maps in Hypersim's stored dtypes."""
+    hit = hits.hit
+    ids = lambda table: np.where(hit, np.asarray(table)[object_id], -1).astype(np.int16)  # noqa: E731
     distance_m = hits.t_asset.astype(np.float64) * scene.meters_per_asset_unit
     return {
         "depth_meters": np.where(hit, distance_m, np.nan).astype(np.float16),
-        "position": masked(points_asset),
-        "normal_world": masked(normal_world),
-        "normal_cam": masked(normal_world @ R_world_from_cam),  # R^T n for row vectors
-        "normal_bump_world": masked(normal_bump_world),
-        "normal_bump_cam": masked(normal_bump_world @ R_world_from_cam),
+        "normal_cam": np.where(hit[..., None], normal_world @ R_world_from_cam, np.nan).astype(np.float16),
         "render_entity_id": ids(scene.node_ids),
         "semantic": ids(scene.object_semantic),
         "semantic_instance": ids(scene.object_instance),
-        "tex_coord": np.concatenate([tex, np.zeros(hit.shape + (1,))], axis=-1).astype(np.float16),
     }
+
+
+def render_label_geometry(scene: SyntheticScene, mesh: SceneMesh, camera: RayCamera,
+                          hits: Hits) -> dict[str, np.ndarray]:
+    """The geometry images label generation reads (depth_meters, normal_cam, render_entity_id, semantic,
+    semantic_instance), exactly as `render_frame` makes them, without shading the frame (for evaluations that need
+    no files). `hits` are the primary hits of `camera.pixel_rays()`."""
+    object_id = np.where(hits.hit, mesh.faces_oi[np.maximum(hits.face, 0)], 0)
+    normal_world = _unit(_interpolate(mesh.corner_normals, hits.face, hits.barycentric))
+    return _label_images(scene, hits, normal_world, np.asarray(camera.R_world_from_cam, np.float64), object_id)
 
 
 def tonemap(color: np.ndarray, valid_mask: np.ndarray) -> np.ndarray:

@@ -22,13 +22,13 @@ from obh.cli import main
 from obhypersim_build.export import ExportSettings, export_dataset, plan_export
 from obhypersim_build.export.plan import tar_file_bytes
 from obtoolkit.errors import FormatError
+from obtoolkit.fileio import is_temporary
 from obtoolkit.hypersim import read_hdf5_dataset, read_rgb_image
-from obtoolkit.labels_io import read_order, read_png
+from obtoolkit.labels_io import read_npz_arrays, read_png
+from obtoolkit.products import products
 from obtoolkit.shards import ShardReader, iter_parquet_samples, read_index, sample_key
 
 from .export_tree import ODD_DEPTH_FRAME, make_export_tree, manifest_rows
-
-PNG_LABELS = {"ob": np.uint8, "instance_contour": np.uint8, "ori": np.uint8, "ori16": np.uint16, "ob_class": np.uint8}
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,14 @@ def assert_matches_manifest_readers(root: Path, row: dict, arrays: dict[str, np.
     """The arrays a shard gives equal, bit for bit, what the manifest path's readers return."""
     assert same_array(arrays["rgb"], read_rgb_image(root / row["rgb_path"], what="rgb"))
     assert same_array(arrays["depth"], read_hdf5_dataset(root / row["depth_path"], what="depth"))
-    for product, dtype in PNG_LABELS.items():
-        assert same_array(arrays[product], read_png(root / row[f"{product}_path"], what=product, dtype=dtype))
-    order, relation_class = read_order(root / row["order_path"], what="order")
-    assert same_array(arrays["order"], order) and same_array(arrays["relation_class"], relation_class)
+    for entry in products("label"):  # every label product of the table, the valid mask included
+        path = root / row[entry.column]
+        if entry.codec == "npz":
+            stored = read_npz_arrays(path, tuple(key for key, _, _ in entry.arrays), what=entry.name)
+            assert all(same_array(arrays[key], array) for key, array in stored.items())
+        else:
+            dtype = np.uint16 if entry.codec == "png_u16" else np.uint8
+            assert same_array(arrays[entry.name], read_png(path, what=entry.name, dtype=dtype))
 
 
 def test_webdataset_round_trip_is_bit_exact(tree, tmp_path):
@@ -176,7 +180,8 @@ def test_killed_export_resumes_keeping_finished_shards(tree, tmp_path):
                             cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == -signal.SIGKILL
     assert sorted(p.name for p in killed.glob("shard-*.tar")) == ["shard-000000.tar", "shard-000001.tar"]
-    assert list(killed.glob(".shard-000002.tar.tmp.*")), "the killed writer left its temporary file"
+    left = [p for p in killed.glob(".shard-000002.tar.*") if is_temporary(p)]
+    assert left, "the killed writer left its temporary file"
     assert not (killed / "index.json").exists()
     before = (killed / "shard-000000.tar").stat().st_mtime_ns
     # a finished shard damaged after the crash is found (sha256) and redone
@@ -185,7 +190,7 @@ def test_killed_export_resumes_keeping_finished_shards(tree, tmp_path):
         handle.write(b"X")
     summary = export_dataset(tree, killed, wds(max_samples=3), progress=False)
     assert summary.n_kept == 1 and (killed / "shard-000000.tar").stat().st_mtime_ns == before
-    assert not list(killed.glob(".*.tmp.*"))
+    assert not [p for p in killed.glob(".*") if is_temporary(p)]
     for name in ("shard-000000.tar", "shard-000001.tar", "shard-000002.tar", "samples.parquet"):
         assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
     assert read_index(killed)["shards"] == read_index(clean)["shards"]

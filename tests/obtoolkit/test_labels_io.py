@@ -38,9 +38,9 @@ def test_layout_is_modots():
 
 def test_round_trip_is_lossless(tmp_path, labels):
     paths = write_label_files(tmp_path, FRAME, labels)
-    assert set(paths) == {"ob", "instance_contour", "ori", "ori16", "order", "ob_class"}
+    assert set(paths) == {"ob", "instance_contour", "ori", "ori16", "order", "ob_class", "valid"}
     back = read_label_files(tmp_path, FRAME)
-    for name in ("ob", "instance_contour", "ori8", "ori16", "order", "relation_class", "ob_class"):
+    for name in ("ob", "instance_contour", "ori8", "ori16", "order", "relation_class", "ob_class", "valid"):
         np.testing.assert_array_equal(getattr(back, name), getattr(labels, name))
     assert back.content_hashes() == labels.content_hashes()
     assert set(np.unique(np.asarray(__import__("PIL.Image").Image.open(tmp_path / paths["ob"])))) <= {0, 255}

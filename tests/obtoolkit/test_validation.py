@@ -4,19 +4,15 @@ import numpy as np
 import pytest
 
 from obtoolkit.boundaries import LabelParams, compute_labels
+from obtoolkit.hypersim import FrameGeometry
 from obtoolkit.labels_io import LabelArrays
-from obtoolkit.validation import ValidationGeometry, validate_labels
+from obtoolkit.validation import validate_labels
 
 from .boundaries.scenes import layered_frame
 
 
-def geometry_of(inputs):
-    return ValidationGeometry(inputs.distance_m, inputs.valid_mask, inputs.M_cam_from_uv, inputs.normal_cam,
-                              inputs.semantic, inputs.semantic_instance, inputs.render_entity_id)
-
-
 def run(labels: LabelArrays, inputs, params=None, **kwargs):
-    report = validate_labels(labels, geometry_of(inputs), params or LabelParams(), frame="f", **kwargs)
+    report = validate_labels(labels, inputs, params or LabelParams(), frame="f", **kwargs)
     return report, {c.name: c for c in report.checks}
 
 
@@ -39,8 +35,7 @@ def test_edited_file_is_caught_by_hashes():
     recorded = labels.content_hashes()
     ob = labels.ob.copy()
     ob[0, 0] = True  # someone painted a pixel
-    edited = LabelArrays(ob, labels.instance_contour, labels.ori8, labels.ori16, labels.order, labels.relation_class,
-                         labels.ob_class)
+    edited = labels.replace(ob=ob)
     report, checks = run(edited, inputs, expected_hashes=recorded)
     assert report.failed
     assert "ob" in checks["schema"].detail or "ob" in checks["content_hashes"].detail
@@ -54,14 +49,13 @@ def test_broken_antisymmetry_and_invalid_labels_fail():
     order[5, 19, 0] = np.any(order[5, 19, 1:] != 0)
     classes = labels.relation_class.copy()
     classes[5, 19, 5] = 0
-    broken = LabelArrays(labels.ob, labels.instance_contour, labels.ori8, labels.ori16, order, classes,
-                         labels.ob_class)
+    broken = labels.replace(order=order, relation_class=classes)
     report, checks = run(broken, inputs)
     assert report.failed and checks["antisymmetry"].value == 1
 
     valid = inputs.valid_mask.copy()
     valid[:, 19] = False  # the boundary column becomes invalid: its labels are now on invalid pixels
-    moved = ValidationGeometry(inputs.distance_m, valid, inputs.M_cam_from_uv)
+    moved = FrameGeometry(inputs.distance_m, valid, inputs.M_cam_from_uv)
     report = validate_labels(labels, moved, LabelParams())
     assert report.failed
     assert not {c.name: c for c in report.checks}["no_labels_on_invalid"].passed
@@ -70,7 +64,7 @@ def test_broken_antisymmetry_and_invalid_labels_fail():
 def test_wrong_depth_order_is_caught():
     inputs = layered_frame()
     labels = LabelArrays.from_labels(compute_labels(inputs))
-    swapped = ValidationGeometry(np.where(inputs.semantic == 5, 3.5, 3.0).astype(np.float32), inputs.valid_mask)
+    swapped = FrameGeometry(np.where(inputs.semantic == 5, 3.5, 3.0).astype(np.float32), inputs.valid_mask)
     report = validate_labels(labels, swapped, LabelParams())
     checks = {c.name: c for c in report.checks}
     assert checks["depth_consistency_inter"].value == 0.0 and not checks["depth_consistency_inter"].passed
@@ -81,7 +75,7 @@ def test_equal_depths_between_objects_are_not_a_wrong_order():
     """float16 depth rounds neighbours to one value; the generator then orders them by their tangent planes."""
     inputs = layered_frame()
     labels = LabelArrays.from_labels(compute_labels(inputs))
-    flat = ValidationGeometry(np.full(inputs.distance_m.shape, 3.0, np.float32), inputs.valid_mask)
+    flat = FrameGeometry(np.full(inputs.distance_m.shape, 3.0, np.float32), inputs.valid_mask)
     checks = {c.name: c for c in validate_labels(labels, flat, LabelParams()).checks}
     assert checks["depth_consistency_inter"].value == 1.0
 
@@ -91,15 +85,14 @@ def test_schema_problems():
     labels = LabelArrays.from_labels(compute_labels(inputs))
     bad_class = labels.ob_class.copy()
     bad_class[0, 0] = 9
-    report, checks = run(LabelArrays(labels.ob, labels.instance_contour, labels.ori8, labels.ori16, labels.order,
-                                     labels.relation_class, bad_class), inputs)
+    report, checks = run(labels.replace(ob_class=bad_class), inputs)
     assert report.failed and not checks["schema"].passed
 
 
 def test_missing_inputs_skip_checks_without_failing():
     inputs = layered_frame()
     labels = LabelArrays.from_labels(compute_labels(inputs))
-    report = validate_labels(labels, ValidationGeometry(inputs.distance_m, inputs.valid_mask), LabelParams())
+    report = validate_labels(labels, FrameGeometry(inputs.distance_m, inputs.valid_mask), LabelParams())
     checks = {c.name: c for c in report.checks}
     assert checks["strong_discontinuity_recall"].skipped and checks["content_hashes"].skipped
     assert not report.failed
@@ -110,9 +103,7 @@ def test_variants_pass(params):
     inputs = layered_frame()
     valid = inputs.valid_mask.copy()
     valid[:4, :] = False
-    from obtoolkit.boundaries import FrameInputs
-
-    holey = FrameInputs(np.where(valid, inputs.distance_m, np.nan).astype(np.float32), valid, inputs.M_cam_from_uv,
+    holey = FrameGeometry(np.where(valid, inputs.distance_m, np.nan).astype(np.float32), valid, inputs.M_cam_from_uv,
                         inputs.normal_cam, inputs.semantic, inputs.semantic_instance, inputs.render_entity_id)
     labels = LabelArrays.from_labels(compute_labels(holey, params))
     report, _ = run(labels, holey, params)

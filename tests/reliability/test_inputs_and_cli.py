@@ -108,8 +108,9 @@ def test_report_pictures_of_names_differing_only_in_punctuation_stay_apart(tmp_p
 # Finding 8: manifest paths that are absolute or contain `..` were opened as given.
 @pytest.mark.parametrize("bad", ["/etc/passwd", "../../outside.png", "hypersim/../../x.png", "C:/x.png"])
 def test_manifest_paths_that_leave_the_root_are_refused_naming_the_row(tmp_path, bad):
-    records = [FrameRecord("ai_001_001", "cam_00", 0, rgb_path="hypersim/ai_001_001/cam_00/tonemap/0000.jpg"),
-               FrameRecord("ai_001_001", "cam_00", 1, ob_path=bad)]
+    records = [FrameRecord.from_dict({"scene": "ai_001_001", "camera": "cam_00", "frame": 0,
+                                      "rgb_path": "hypersim/ai_001_001/cam_00/tonemap/0000.jpg"}),
+               FrameRecord.from_dict({"scene": "ai_001_001", "camera": "cam_00", "frame": 1, "ob_path": bad})]
     path = tmp_path / "manifest.parquet"
     write_table(path, records_to_table(records))
     with pytest.raises(FormatError, match=r"ob_path .* in row 1 \(ai_001_001/cam_00/1\)"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from obtoolkit.boundaries import FrameInputs
 from obtoolkit.geometry import camera_rays, standard_M_cam_from_uv
+from obtoolkit.hypersim import FrameGeometry
 
 H, W = 24, 32
 TILT_SHIFT_M = np.array([[0.579607, 0.0, -0.069553], [0.0, 0.434687, 0.092733], [0.0, 0.004054, -1.003909]])
@@ -30,12 +30,12 @@ def layered_frame(M=None, *, front_instance=5, back_instance=-1, gap_m=0.5, fron
     semantic = np.where(columns, 5, 1).astype(np.int32)  # chair in front of a wall
     instance = np.where(columns, front_instance, back_instance).astype(np.int32)
     entity = np.where(columns, 7, 1).astype(np.int32)
-    return FrameInputs(distance, np.ones((H, W), bool), M, normals.astype(np.float32), semantic, instance, entity)
+    return FrameGeometry(distance, np.ones((H, W), bool), M, normals.astype(np.float32), semantic, instance, entity)
 
 
 def single_surface_frame(distance, normals, M=None):
     """Everything one object (one instance), so every relation is a self-occlusion."""
     M = standard_M_cam_from_uv(H, W) if M is None else M
     ones = np.ones(distance.shape, np.int32)
-    return FrameInputs(distance.astype(np.float32), np.isfinite(distance), M, normals.astype(np.float32),
+    return FrameGeometry(distance.astype(np.float32), np.isfinite(distance), M, normals.astype(np.float32),
                        ones * 5, ones * 3, ones * 2)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from obtoolkit.boundaries import FrameInputs, LabelParams, compute_labels
-from obtoolkit.boundaries.keys import object_keys
-from obtoolkit.boundaries.mesh_exact import encode_key, face_keys, mesh_self_relations
+from obtoolkit.boundaries import LabelParams, compute_labels
+from obtoolkit.boundaries.keys import frame_object_keys
+from obtoolkit.boundaries.mesh_exact import face_keys, mesh_self_relations
 from obtoolkit.hypersim import (
     HypersimLayout,
     iter_frames,
@@ -30,11 +30,8 @@ def frames(synthetic_root):
     cameras = read_camera_parameters(layout.camera_parameters_csv)
     out = []
     for frame in iter_frames(synthetic_root):
-        g = read_frame_geometry(layout, frame)
         camera = cameras.camera(frame.scene)
-        inputs = FrameInputs(g.distance_m, g.valid_mask, camera.M_cam_from_uv, g.normal_cam, g.semantic,
-                             g.semantic_instance, g.render_entity_id)
-        out.append((frame, inputs, camera))
+        out.append((frame, read_frame_geometry(layout, frame, camera=camera), camera))
     return layout, out
 
 
@@ -54,12 +51,10 @@ def agreement_of(layout, frames, params, mesh_exact=False):
                                  read_metadata_nodes(layout, frame.scene), params)
                 casters[frame.scene] = MeshCaster(mesh.vertices_asset, mesh.faces_vi, keys)
             R, c = read_camera_trajectory(layout, frame.scene, frame.camera).pose(frame.frame)
-            kind, ident = object_keys(inputs.valid_mask, inputs.semantic, inputs.semantic_instance,
-                                      inputs.render_entity_id, stuff_classes=params.stuff_classes)
             self_relations = mesh_self_relations(casters[frame.scene],
                                                  RayCamera(camera.M_cam_from_uv, R, c, *inputs.shape_hw),
-                                                 camera.meters_per_asset_unit, inputs.distance_m, inputs.valid_mask,
-                                                 encode_key(kind, ident))
+                                                 camera.meters_per_asset_unit, inputs,
+                                                 frame_object_keys(inputs, params))
             assert self_relations.n_mismatched == 0
         labels = compute_labels(inputs, params, self_relations=self_relations)
         total.update(labels.order, labels.ob, labels.theta, read_reference(layout.root, frame),

@@ -122,3 +122,24 @@ def test_room_faces_inwards_with_a_window_hole():
         centroids = mesh.vertices[mesh.faces].mean(axis=1)
         assert np.all(np.einsum("fc,fc->f", mesh.face_normals, centre - centroids) > 0), name
     assert len(parts["wall_back"].faces) == 8 and len(parts["floor"].faces) == 2
+
+
+@pytest.mark.parametrize("mesh", [
+    meshes.sphere(0.5, 16, 8),
+    meshes.capsule(0.2, 1.0, 16, 4),
+    meshes.lathe([[0.0, 0.0], [0.5, 0.05], [0.6, 0.3], [0.55, 0.3], [0.45, 0.07], [0.0, 0.03]], 24, hard=(1, 2, 3, 4)),
+], ids=["sphere", "capsule", "hard_profile"])
+def test_closed_lathes_are_welded_watertight_and_consistently_wound(mesh):
+    assert set(_edge_counts(mesh).values()) == {2}
+    assert _normals_agree_with_winding(mesh)
+    assert np.allclose(np.linalg.norm(mesh.corner_normals, axis=-1), 1.0)
+
+
+def test_lathe_normals_are_analytic_on_a_sphere_and_open_profiles_have_a_border():
+    mesh = meshes.sphere(2.0, 32, 16)
+    expected = mesh.vertices[mesh.faces] / 2.0
+    np.testing.assert_allclose(mesh.corner_normals, expected, atol=1e-12)
+    shade = meshes.lathe([[0.3, 0.0], [0.2, 0.25]], 16)  # an open frustum: one surface, two rims
+    assert sorted(Counter(_edge_counts(shade).values()).items()) == [(1, 32), (2, 32)]
+    with pytest.raises(ValueError, match="profile"):
+        meshes.lathe([[0.1, 0.0]], 8)

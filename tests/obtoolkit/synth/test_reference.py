@@ -23,7 +23,9 @@ from obtoolkit.synth.reference import (
     VOID,
     ReferenceBoundaries,
     ReferenceParams,
+    below_depth_precision,
     compute_reference,
+    float16_spacing_m,
     object_keys,
     read_reference,
     reference_path,
@@ -204,7 +206,7 @@ def _random_reference(seed: int = 0, shape=(5, 7)) -> ReferenceBoundaries:
     gap = rng.normal(size=shape + (4,)).astype(np.float32)
     ids = rng.integers(-1, 5, shape).astype(np.int32)
     contact = (classes == 2) & (rng.random(shape + (4,)) < 0.3)
-    return ReferenceBoundaries(relation, classes, gap, contact, gap, ids, ids)
+    return ReferenceBoundaries(relation, classes, gap, contact, gap, ids, ids, np.zeros_like(contact))
 
 
 def test_order_map_is_exactly_antisymmetric_and_in_p2orm_layout():
@@ -232,7 +234,7 @@ def test_occluder_class_priority_and_mask():
     contact = np.zeros((1, 3, 4), bool)
     reference = ReferenceBoundaries(relation, classes, np.zeros((1, 3, 4), np.float32), contact,
                                     np.zeros((1, 3, 4), np.float32), np.zeros((1, 3), np.int32),
-                                    np.zeros((1, 3), np.int32))
+                                    np.zeros((1, 3), np.int32), np.zeros((1, 3, 4), bool))
     np.testing.assert_array_equal(reference.occluder_class(), [[VOID, NONE, SELF_OCCLUSION]])
     np.testing.assert_array_equal(reference.occluder_mask(classes=(SELF_OCCLUSION,)), [[False, False, True]])
     relation[0, 0, 0], classes[0, 0, 0] = -1, INTER_OBJECT  # now pixel 1 occludes pixel 0, inter-object
@@ -262,3 +264,25 @@ def test_reference_file_round_trip_and_errors(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(FormatError, match="npz"):
         read_reference(tmp_path, frame)
+
+
+def test_below_depth_precision_follows_float16_spacing():
+    classes = np.array([SELF_OCCLUSION, SELF_OCCLUSION, INTER_OBJECT, NONE, VOID, SELF_OCCLUSION], np.uint8)
+    gap = np.array([0.0019, 0.0021, -0.007, 0.0, 0.0, np.nan], np.float32)
+    far = np.array([3.0, 3.0, 12.0, 3.0, 3.0, np.nan])  # float16 spacing: 1.95 mm at 2-4 m, 7.8 mm at 8-16 m
+    np.testing.assert_array_equal(below_depth_precision(classes, gap, far), [True, False, True, False, False, False])
+    np.testing.assert_allclose(float16_spacing_m(np.array([1.5, 3.0, 12.0, 20.0])),
+                               [2.0 ** -10, 2.0 ** -9, 2.0 ** -7, 2.0 ** -6])
+
+
+@needs_open3d
+@pytest.mark.parametrize(("thickness_m", "below"), [(0.002, True), (0.03, False)])
+def test_a_panel_below_float16_precision_at_its_range_is_marked(thickness_m, below):
+    """A panel of the wall's own key, `thickness_m` proud of the wall 14 m away (float16 steps by 7.8 mm there):
+    its outline is a self-occlusion, marked don't-care where the depth step is below that spacing."""
+    distance_m, half = 14.0, 0.56
+    panel = meshes.box([-half, distance_m - thickness_m, -half], [half, distance_m, half])
+    reference = _reference([(_wall(distance_m), 0), (panel, 0)], [0.0, 0.0, 0.0], [0.0, distance_m, 0.0])
+    assert (reference.relation_class == SELF_OCCLUSION).sum() > 10
+    assert reference.below_precision.any() == below
+    assert not reference.below_precision[reference.relation_class == NONE].any()

@@ -28,13 +28,17 @@ import click
               help="Optional folder of RGB images (<GT stem><rgb-suffix>) shown in the report.")
 @click.option("--rgb-suffix", default=".jpg", show_default=True)
 @click.option("--jobs", "n_jobs", type=int, default=1, show_default=True, help="Worker processes (-1: all cores).")
+@click.option("--fixed-threshold", "fixed_thresholds", type=click.FloatRange(0, 1), multiple=True,
+              default=(0.5, 0.7), show_default=True,
+              help="Thresholds of the fixed-threshold P/R/F (tolerance-matched and pixel-wise); repeat the option.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None,
               help="Largest map accepted, in pixels (default: 16777216 = 4096x4096); larger maps are refused "
                    "before they are decoded.")
 def evaluate_maps(pred_dir: Path, gt_dir: Path, out_dir: Path, protocol: str, max_dist: float, n_thresholds: int,
                   apply_nms: bool | None, nms_presmooth: int, invert: bool, pred_suffix: str, rgb_dir: Path | None,
-                  rgb_suffix: str, n_jobs: int, max_pixels: int | None) -> None:
-    """Score boundary PNGs in PRED_DIR against ground truth in GT_DIR (PNG or BSDS .mat): ODS, OIS, AP, R50."""
+                  rgb_suffix: str, n_jobs: int, fixed_thresholds: tuple[float, ...], max_pixels: int | None) -> None:
+    """Score boundary PNGs in PRED_DIR against ground truth in GT_DIR (PNG or BSDS .mat): ODS, OIS, AP, R50, and
+    P/R/F at fixed thresholds."""
     from obtoolkit.metrics import maps_io
     from obtoolkit.metrics.boundary import BoundaryEvalOptions
     from obtoolkit.metrics.evaluate_maps import MapsJob
@@ -44,10 +48,19 @@ def evaluate_maps(pred_dir: Path, gt_dir: Path, out_dir: Path, protocol: str, ma
                                   apply_nms=apply_nms, nms_presmooth_radius=nms_presmooth)
     job = MapsJob(pred_dir, gt_dir, out_dir, invert=invert, pred_suffix=pred_suffix, rgb_dir=rgb_dir,
                   rgb_suffix=rgb_suffix, max_pixels=max_pixels or maps_io.MAX_MAP_PIXELS)
-    result = run(job, options, n_jobs=n_jobs).boundary
+    maps = run(job, options, n_jobs=n_jobs, fixed_thresholds=fixed_thresholds)
+    result = maps.boundary
     click.echo(f"ODS F {result.ods.f_measure:.4f} (R {result.ods.recall:.4f}, P {result.ods.precision:.4f}, "
                f"t {result.ods.threshold:.3f})  OIS F {result.ois_f:.4f}  AP {result.ap:.4f}  "
                f"R50 {result.r50:.4f}  images {result.n_images}")
+    for threshold in fixed_thresholds:
+        scores = maps.fixed_threshold
+        matched = (f"tolerance P {scores[f'boundary/precision@{threshold:g}']:.4f} "
+                   f"R {scores[f'boundary/recall@{threshold:g}']:.4f} F {scores[f'boundary/f@{threshold:g}']:.4f}"
+                   if f"boundary/f@{threshold:g}" in scores else "tolerance: not a threshold of the curve")
+        click.echo(f"t {threshold:g}: {matched}  pixel-wise P {scores[f'boundary_pixel/precision@{threshold:g}']:.4f} "
+                   f"R {scores[f'boundary_pixel/recall@{threshold:g}']:.4f} "
+                   f"F1 {scores[f'boundary_pixel/f1@{threshold:g}']:.4f}")
     click.echo(f"wrote {out_dir}/metrics.json, per_image.csv, pr_curve.png, report.html")
 
 

@@ -23,20 +23,31 @@ def train(config_path, overrides):
     click.echo(f"run folder: {run_dir}")
 
 
+_DATASETS = ("ob_hypersim", "nyudmt", "ob_future", "ibims", "diode", "ob_diode", "ob_entityseg")
+
+
 @click.command()
 @click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
-@click.option("--manifest", type=_EXISTING_FILE, help="Manifest (default: DATA_ROOT/manifest.parquet).")
+@click.option("--dataset", type=click.Choice(_DATASETS),
+              help="Dataset format of --root (default: the checkpoint's run's, else ob_hypersim); its evaluation "
+                   "preset applies (docs/datasets/).")
 @click.option("--root", "data_root", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
-              help="Dataset root the manifest's paths are relative to.")
-@click.option("--split", default="test", show_default=True, help="Official split to evaluate.")
-@click.option("--split-list", type=_EXISTING_FILE, help="A MoDOT-format list of frames instead of --split.")
+              help="Dataset root (its own layout; a manifest's paths are relative to it).")
+@click.option("--manifest", type=_EXISTING_FILE,
+              help="Manifest (OB-Hypersim: default ROOT/manifest.parquet; other datasets: `obh manifest index "
+                   "--format`, default: the split files of the layout).")
+@click.option("--split", default="test", show_default=True,
+              help="Split to evaluate: OB-Hypersim's official ones; the dataset's (e.g. test, indoor), or all.")
+@click.option("--split-list", type=_EXISTING_FILE, help="A list of frames in the dataset's own line format.")
 @click.option("--depth-scale", type=float, help="Metres per network depth unit (default: the checkpoint's).")
 @click.option("--flip-tta", is_flag=True, help="Average with the horizontally flipped prediction.")
-@click.option("--protocol", type=click.Choice(["occlusion", "bsds"]), default="occlusion", show_default=True)
-@click.option("--max-dist", type=float, default=0.0075, show_default=True, help="Boundary matching tolerance.")
+@click.option("--protocol", type=click.Choice(["occlusion", "bsds"]), help="Boundary protocol (default: the "
+              "dataset's preset).")
+@click.option("--max-dist", type=float, help="Boundary matching tolerance (default: the dataset's preset).")
 @click.option("--max-frames", type=int)
-@click.option("--depth-preset", type=click.Choice(["hypersim", "nyudmt", "nyud", "ob_future", "ibims"]),
-              help="Depth-metric preset (valid range, clamp; default: the run's data.depth_eval, else hypersim).")
+@click.option("--depth-preset", type=click.Choice(["hypersim", "nyudmt", "nyud", "ob_future", "ibims", "diode"]),
+              help="Depth options (valid range, clamp, crop) instead of the dataset preset's (default: the run's "
+                   "data.depth_eval on its own dataset).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--amp", type=click.Choice(["none", "bf16", "fp16"]), default="none", show_default=True,
               help="Autocast precision of the network on CUDA.")
@@ -49,20 +60,20 @@ def train(config_path, overrides):
 @click.option("--pictures", type=click.IntRange(min=0), default=4, show_default=True,
               help="Frames drawn in predictions.png.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-def evaluate(checkpoint, manifest, data_root, split, split_list, depth_scale, flip_tta, protocol, max_dist,
+def evaluate(checkpoint, dataset, data_root, manifest, split, split_list, depth_scale, flip_tta, protocol, max_dist,
              max_frames, depth_preset, device, amp, batch_size, loader_workers, metric_workers, pictures, out_dir):
-    """Evaluate a checkpoint, exported model or run folder: depth metrics and the boundary benchmark (ODS/OIS/AP),
-    with reports and a predictions picture."""
-    from training.evaluate_run import evaluate_checkpoint
+    """Evaluate a checkpoint, exported model or run folder on a dataset with its protocol: depth under every scale
+    policy, depth-boundary errors, the boundary benchmark (ODS/OIS/AP) and fixed-threshold P/R/F, with reports and a
+    predictions picture."""
+    from training.evaluate_run import EvalData, evaluate_checkpoint, report_lines
 
-    summary = evaluate_checkpoint(checkpoint, data_root=data_root, manifest=manifest, split=split,
-                                  split_list=split_list, depth_scale=depth_scale, flip_tta=flip_tta,
-                                  protocol=protocol, max_dist=max_dist, max_frames=max_frames,
-                                  depth_preset=depth_preset, out_dir=out_dir, device=device, amp=amp,
-                                  batch_size=batch_size, loader_workers=loader_workers,
-                                  metric_workers=metric_workers, pictures=pictures)
-    for key, value in summary.items():
-        click.echo(f"{key:>24}: {value:.4f}")
+    data = EvalData(root=data_root, dataset=dataset, split=split, split_list=split_list, manifest=manifest)
+    result = evaluate_checkpoint(checkpoint, data, out_dir=out_dir, depth_scale=depth_scale, flip_tta=flip_tta,
+                                 protocol=protocol, max_dist=max_dist, max_frames=max_frames,
+                                 depth_preset=depth_preset, device=device, amp=amp, batch_size=batch_size,
+                                 loader_workers=loader_workers, metric_workers=metric_workers, pictures=pictures)
+    for line in report_lines(result):
+        click.echo(line)
     click.echo(f"reports: {out_dir}")
 
 

@@ -8,6 +8,8 @@ A checkpoint is a dict written atomically with `torch.save`:
     variant         a key of training.models.MODOT_VARIANTS
     max_depth       depth output scale, in network depth units
     depth_unit_m    metres per network depth unit (3.05 for the paper's Hypersim recipe, 1.0 for metres)
+    model_options   the network switches `build_modot` needs besides the variant (tasks, casm, ...; absent in
+                    checkpoints written before they existed: the defaults)
     model           the state dict
     extra           optional metadata (plain Python values; a run's checkpoints hold step, config, package version)
 
@@ -52,12 +54,15 @@ class CheckpointInfo:
     depth_unit_m: float
     format_version: int
     extra: dict[str, Any] = field(default_factory=dict)
+    model_options: dict[str, Any] = field(default_factory=dict)
 
 
 def checkpoint_payload(state_dict: Mapping[str, torch.Tensor], *, variant: str, max_depth: float,
                        depth_unit_m: float, extra: Mapping[str, Any] | None = None,
-                       resume: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The dict of a checkpoint (weights moved to the CPU); `resume` adds a run's `RESUME_KEYS` entries."""
+                       resume: Mapping[str, Any] | None = None,
+                       model_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The dict of a checkpoint (weights moved to the CPU); `resume` adds a run's `RESUME_KEYS` entries;
+    `model_options` are plain values (tuples become lists)."""
     get_variant(variant)
     if not max_depth > 0:
         raise ValueError(f"max_depth must be positive, got {max_depth}")
@@ -71,6 +76,7 @@ def checkpoint_payload(state_dict: Mapping[str, torch.Tensor], *, variant: str, 
         "variant": variant,
         "max_depth": float(max_depth),
         "depth_unit_m": float(depth_unit_m),
+        "model_options": {k: list(v) if isinstance(v, tuple) else v for k, v in (model_options or {}).items()},
         "model": {k: v.detach().cpu() for k, v in state_dict.items()},
         "extra": dict(extra or {}),
         **(resume or {}),
@@ -79,10 +85,10 @@ def checkpoint_payload(state_dict: Mapping[str, torch.Tensor], *, variant: str, 
 
 def write_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], *, variant: str, max_depth: float,
                      depth_unit_m: float, extra: Mapping[str, Any] | None = None,
-                     resume: Mapping[str, Any] | None = None) -> Path:
+                     resume: Mapping[str, Any] | None = None, model_options: Mapping[str, Any] | None = None) -> Path:
     """Write `checkpoint_payload(...)` to `path` atomically; returns the path."""
     payload = checkpoint_payload(state_dict, variant=variant, max_depth=max_depth, depth_unit_m=depth_unit_m,
-                                 extra=extra, resume=resume)
+                                 extra=extra, resume=resume, model_options=model_options)
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -90,7 +96,8 @@ def write_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], *
 
 
 def save_model_checkpoint(path: str | Path, model: nn.Module, *, variant: str, max_depth: float,
-                          depth_unit_m: float, extra: Mapping[str, Any] | None = None) -> Path:
+                          depth_unit_m: float, extra: Mapping[str, Any] | None = None,
+                          model_options: Mapping[str, Any] | None = None) -> Path:
     """Write `model` in our checkpoint format, atomically; returns the path.
 
     `max_depth` must equal `model.max_depth`; `depth_unit_m` is metres per network depth unit (> 0).
@@ -99,7 +106,7 @@ def save_model_checkpoint(path: str | Path, model: nn.Module, *, variant: str, m
     if getattr(model, "max_depth", max_depth) != max_depth:
         raise ValueError(f"max_depth {max_depth} differs from the model's {model.max_depth}")
     return write_checkpoint(path, model.state_dict(), variant=variant, max_depth=max_depth,
-                            depth_unit_m=depth_unit_m, extra=extra)
+                            depth_unit_m=depth_unit_m, extra=extra, model_options=model_options)
 
 
 def link_checkpoint(source: Path, alias: Path) -> Path:
@@ -173,6 +180,7 @@ def _read_safetensors(path: Path, map_location) -> dict[str, Any]:
         return {"format": CHECKPOINT_FORMAT, "format_version": int(metadata["format_version"]),
                 "variant": metadata["variant"], "max_depth": float(metadata["max_depth"]),
                 "depth_unit_m": float(metadata["depth_unit_m"]), "extra": json.loads(metadata.get("extra", "{}")),
+                "model_options": json.loads(metadata.get("model_options", "{}")),
                 "model": {k: v.to(map_location) for k, v in model.items()}}
     except (KeyError, ValueError) as error:
         raise FormatError(path, "metadata format_version, variant, max_depth, depth_unit_m, extra",
@@ -193,6 +201,7 @@ def export_model(checkpoint: str | Path, out: str | Path, *, dtype: str = "float
     metadata = {"format": CHECKPOINT_FORMAT, "format_version": str(CHECKPOINT_FORMAT_VERSION),
                 "variant": payload["variant"], "max_depth": repr(payload["max_depth"]),
                 "depth_unit_m": repr(payload["depth_unit_m"]),
+                "model_options": json.dumps(payload.get("model_options") or {}),
                 "extra": json.dumps({**payload["extra"], "exported_from": str(checkpoint), "dtype": dtype})}
     out = Path(out)
     with atomic_path(out) as tmp:
@@ -211,16 +220,18 @@ def load_model_checkpoint(path: str | Path, map_location: str | torch.device = "
                           **options: Any) -> tuple[nn.Module, CheckpointInfo]:
     """Build the checkpoint's variant, load its weights strictly and return (model, info).
 
-    `options` go to `build_modot` (e.g. `side_head_relu=False`). Keys of the file other than ours are ignored.
+    The network is built with the checkpoint's `model_options`; `options` go to `build_modot` on top of them (e.g.
+    `side_head_relu=False`). Keys of the file other than ours are ignored.
     """
     path = Path(path)
     payload = read_model_checkpoint(path, map_location)
-    model = build_modot(payload["variant"], max_depth=payload["max_depth"], **options)
+    stored = dict(payload.get("model_options") or {})
+    model = build_modot(payload["variant"], max_depth=payload["max_depth"], **{**stored, **options})
     try:
         model.load_state_dict(payload["model"])
     except RuntimeError as error:
         raise FormatError(path, f"weights of {payload['variant']}", str(error)) from error
     info = CheckpointInfo(path=path, variant=payload["variant"], max_depth=float(payload["max_depth"]),
                           depth_unit_m=float(payload["depth_unit_m"]), format_version=payload["format_version"],
-                          extra=dict(payload.get("extra") or {}))
+                          extra=dict(payload.get("extra") or {}), model_options=stored)
     return model.to(map_location), info

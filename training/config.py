@@ -19,21 +19,53 @@ from obtoolkit.config import from_mapping, load_config
 class ModelConfig:
     """variant: a full registry name (`modot_swin_large_w7`, `modot_ssr_swin_large_w7`, ...); max_depth: the depth
     head's range in network units; pretrained: local ImageNet Swin checkpoint (.pth / .safetensors); stage1: the
-    stage-1 checkpoint an SSR (stage 2) model refines; drop_path: stochastic depth of the encoder (None: variant's)."""
+    stage-1 checkpoint an SSR (stage 2) model refines; drop_path: stochastic depth of the encoder (None: variant's).
+
+    Switches of the network (`training.models.Modot`; every one is stored in the checkpoints, and an SSR model's
+    stage-1 switches must equal its stage-1 checkpoint's):
+    tasks: what the model predicts: [depth, boundary] (MoDOT), [depth] (the depth-only baseline, NeWCRFs) or
+        [boundary] (the OB-only baseline); a single-task model builds only its own path (casm must be false).
+    casm: the Cross-Attention Strip Modules between the two paths (false: the "without CASM" ablation).
+    side_head_relu, ppm_groupnorm_all_branches: quirks of the official network, kept by default (docs/model.md).
+    crf_window: the NeWCRF attention window (7, as the official code, whatever the encoder's window).
+    stage1_mode: SSR only: "eval" keeps the frozen stage 1 in eval mode (our default); "train" reproduces the
+        official code, whose frozen stage 1 still updates BatchNorm statistics and applies drop-path while SSR trains.
+    """
 
     variant: str = "modot_swin_large_w7"
     max_depth: float = 10.0
     pretrained: Path | None = None
     stage1: Path | None = None
     drop_path: float | None = None
+    tasks: tuple[Literal["depth", "boundary"], ...] = ("depth", "boundary")
+    casm: bool = True
+    side_head_relu: bool = True
+    ppm_groupnorm_all_branches: bool = True
+    crf_window: int = 7
+    stage1_mode: Literal["eval", "train"] = "eval"
 
 
 @dataclass(frozen=True)
 class DataSection:
-    """Where the data is (paths in the manifest are relative to `root`) and how samples are made; `num_workers`
-    loader processes make training batches (started once for the whole run); `depth_eval` names the depth-metric
-    preset (valid range, prediction clamp: `obtoolkit.metrics.DEPTH_PRESETS`) of validation and `obh evaluate`."""
+    """Where the data is and how samples are made.
 
+    format: the dataset's format: "ob_hypersim" (manifest rows of an OB-Hypersim tree) or a format of
+        `obtoolkit.datasets` ("nyudmt", "ob_future", "ibims", "diode", "ob_diode", "ob_entityseg"); it gives the
+        layout, the depth unit it is read in (metres) and the evaluation preset of validation and `obh evaluate`.
+    root: the dataset root (paths in a manifest are relative to it). manifest: OB-Hypersim: the manifest (default
+        root/manifest.parquet); other formats: a dataset manifest (`obh manifest index ROOT --format NAME`), or None
+        to read the layout's split files. train_split, val_split: splits of the manifest or of the format ("val" is
+        a split the manifest holds out of "train": `--val-frames`). train_list, val_list: list files in the
+        format's own line format instead of the splits.
+    depth, target, camera_csv: OB-Hypersim only (distance or planar depth, the boundary target, the camera CSV of
+        planar depth).
+    depth_scale: network depth unit in metres: depth = metres / depth_scale.
+    num_workers: loader processes making training batches (started once for the whole run).
+    depth_eval: None (the format's preset) or a name of `obtoolkit.metrics.DEPTH_PRESETS` overriding the preset's
+        depth options (valid range, prediction clamp, crop), read in the format preset's depth unit.
+    """
+
+    format: str = "ob_hypersim"
     root: Path = Path("data")
     manifest: Path | None = None
     shards: Path | None = None  # an `obh export webdataset` folder to read the frames from instead of root's files
@@ -50,7 +82,7 @@ class DataSection:
     photometric: bool = True
     on_error: Literal["raise", "skip"] = "raise"
     num_workers: int = 2
-    depth_eval: Literal["hypersim", "nyudmt", "nyud", "ob_future", "ibims"] = "hypersim"
+    depth_eval: Literal["hypersim", "nyudmt", "nyud", "ob_future", "ibims", "diode"] | None = None
 
 
 @dataclass(frozen=True)

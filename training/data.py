@@ -1,8 +1,12 @@
-"""OB-Hypersim samples from a manifest and a dataset root: RGB, depth, boundary target, valid mask, orientation.
+"""Training samples: the `Sample` every dataset yields, the frame-dataset base class, and OB-Hypersim's dataset.
 
 A sample is a pure function of (frame, options, seed, epoch, index): augmentation randomness is drawn from a numpy
 Generator seeded with those numbers, so a resumed run sees exactly the batches an uninterrupted one would. The epoch
 travels with the index (`SampleKey`), so loader workers that live for the whole run draw each epoch's augmentation.
+
+`FrameDataset` holds what every dataset shares (skipping broken frames, augmentation, arrays -> `Sample`); a dataset
+only says how many frames it has, their names and how one frame's arrays are read. `ObHypersimDataset` reads
+OB-Hypersim manifest rows; `training.format_data.FormatDataset` reads every format of `obtoolkit.datasets`.
 """
 
 from __future__ import annotations
@@ -67,17 +71,22 @@ class Sample(NamedTuple):
     """One training sample (batched by the DataLoader: a leading batch dimension, and `name` a sequence of str).
 
     image: float32 (3, H, W) ImageNet-normalised RGB; depth: float32 (1, H, W) in network units, 0 where invalid;
-    valid: bool (1, H, W) finite depth > 0 and, when the manifest records one, inside the generator's valid mask;
-    boundary: float32 (1, H, W) 0/1 target; theta: float32 (1, H, W)
-    orientation in radians, NaN where undefined (all NaN unless requested); index: int64, the frame's row;
-    skipped: int64, how many failing samples this one replaced (on_error "skip"; counted even in worker processes);
-    name: the frame's id, `scene/camera/frame` (the frame actually loaded, after a skip).
+    valid: bool (1, H, W) finite depth > 0 (inside the dataset's own depth mask where it has one, and inside the
+    generator's valid mask when an OB-Hypersim manifest records one; all False without depth ground truth);
+    boundary: float32 (1, H, W) 0/1 target; boundary_valid: bool (1, H, W) where the boundary label is defined (all
+    True for OB-Hypersim; all False without OB ground truth); depth_edges: bool (1, H, W) the dataset's own
+    annotated depth edges (iBims-1), all False elsewhere; theta: float32 (1, H, W) orientation in radians, NaN where
+    undefined (all NaN unless requested); index: int64, the frame's row; skipped: int64, how many failing samples
+    this one replaced (on_error "skip"; counted even in worker processes); name: the frame's id (OB-Hypersim
+    `scene/camera/frame`; the dataset's frame id otherwise), of the frame actually loaded.
     """
 
     image: torch.Tensor
     depth: torch.Tensor
     valid: torch.Tensor
     boundary: torch.Tensor
+    boundary_valid: torch.Tensor
+    depth_edges: torch.Tensor
     theta: torch.Tensor
     index: torch.Tensor
     skipped: torch.Tensor
@@ -132,19 +141,24 @@ def read_split_list(path: Path) -> list[FrameId]:
 
 
 def scene_balanced_subset(records: Sequence[FrameRecord], count: int | None) -> list[int]:
-    """Positions of `count` records spread over the scenes, in the records' order; deterministic (no RNG).
+    """Positions of `count` records spread over the scenes, in the records' order (`balanced_subset`)."""
+    return balanced_subset([record.scene for record in records], count)
 
-    Scenes take turns (in name order) to add one frame to their quota until `count` frames are chosen, a scene
-    that runs out dropping from the turns; each scene then gives frames at evenly spaced positions of its own list.
-    None, or a count of at least len(records), keeps every record.
+
+def balanced_subset(groups: Sequence[str], count: int | None) -> list[int]:
+    """Positions of `count` frames spread over their groups (scenes), in the frames' order; deterministic (no RNG).
+
+    groups: the group of each frame. Groups take turns (in name order) to add one frame to their quota until `count`
+    frames are chosen, a group that runs out dropping from the turns; each group then gives frames at evenly spaced
+    positions of its own list. None, or a count of at least len(groups), keeps every frame.
     """
-    if count is None or count >= len(records):
-        return list(range(len(records)))
+    if count is None or count >= len(groups):
+        return list(range(len(groups)))
     if count < 1:
         raise ValueError(f"a validation subset needs at least one frame, got {count}")
     by_scene: dict[str, list[int]] = {}
-    for position, record in enumerate(records):
-        by_scene.setdefault(record.scene, []).append(position)
+    for position, group in enumerate(groups):
+        by_scene.setdefault(group, []).append(position)
     quota = dict.fromkeys(sorted(by_scene), 0)
     chosen = 0
     while chosen < count:
@@ -159,15 +173,90 @@ def scene_balanced_subset(records: Sequence[FrameRecord], count: int | None) -> 
     return sorted(picked)
 
 
-class ObHypersimDataset(Dataset):
-    """Samples of the selected manifest rows, indexed by position (epoch 0) or by `SampleKey(epoch, position)`."""
+class SampleLoadError(OBToolkitError, RuntimeError):
+    """A sample could not be loaded (the message names the frame and the file). Re-raised in the main process from
+    a DataLoader worker, whose re-raise prefixes the worker's traceback, it keeps the worker's message only."""
+
+    def __init__(self, message: str):
+        if message.startswith("Caught ") and "Original Traceback" in message:
+            last = message.rstrip().splitlines()[-1]
+            message = last.partition(f"{type(self).__name__}: ")[2] or last
+        super().__init__(message)
+
+
+class FrameDataset(Dataset):
+    """What every training dataset shares: frames indexed by position (epoch 0) or by `SampleKey(epoch,
+    position)`, broken frames skipped or raised (`on_error`), augmentation, and the arrays -> `Sample` step.
+
+    Subclasses implement `__len__`, `frame_name(position)` and `frame_arrays(position)`; the last returns the
+    frame's arrays before augmentation, each (H, W) unless said: "image" float32 (H, W, 3) RGB 0..255, "depth"
+    float32 in network units with NaN where invalid, "boundary" float32 0/1, and optionally "valid" bool (the
+    dataset's own depth mask), "boundary_valid" bool, "depth_edges" bool, "theta" float32 radians (NaN: undefined).
+    """
+
+    def __init__(self, *, augment: AugmentConfig | None, on_error: Literal["raise", "skip"], seed: int):
+        self.augment, self.on_error, self.seed = augment, on_error, seed
+        self.failures: list[str] = []
+
+    def frame_name(self, position: int) -> str:
+        raise NotImplementedError
+
+    def frame_arrays(self, position: int) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def __getitem__(self, key: int | SampleKey) -> Sample:
+        epoch, index = (key.epoch, key.position) if isinstance(key, SampleKey) else (0, int(key))
+        attempts = len(self) if self.on_error == "skip" else 1
+        for offset in range(attempts):
+            position = (index + offset) % len(self)
+            try:
+                return self._load(position, epoch)._replace(skipped=torch.tensor(offset, dtype=torch.int64))
+            except (OBToolkitError, OSError, ValueError) as error:
+                message = f"{self.frame_name(position)}: {error}"
+                if self.on_error == "raise":
+                    raise SampleLoadError(f"sample failed to load: {message}") from error
+                self.failures.append(message)
+        raise SampleLoadError(f"no sample of the dataset could be loaded; last failures: {self.failures[-3:]}")
+
+    def _load(self, position: int, epoch: int) -> Sample:
+        arrays = self.frame_arrays(position)
+        if self.augment is not None:
+            rng = np.random.default_rng([self.seed, epoch, position])
+            arrays = augment(arrays, rng, self.augment)
+        return self._to_sample(arrays, position)
+
+    def _to_sample(self, arrays: dict[str, np.ndarray], position: int) -> Sample:
+        depth = arrays["depth"]
+        with np.errstate(invalid="ignore"):
+            valid = np.isfinite(depth) & (depth > 0) & arrays.get("valid", True)
+        theta = arrays.get("theta")
+        theta = np.full(depth.shape, np.nan, np.float32) if theta is None else theta
+
+        def channel(a, dtype=torch.float32):
+            return torch.from_numpy(np.ascontiguousarray(a)[None]).to(dtype)
+
+        return Sample(
+            image=torch.from_numpy(normalize_image(arrays["image"])),
+            depth=channel(np.where(valid, depth, 0.0)),
+            valid=channel(valid, torch.bool),
+            boundary=channel(arrays["boundary"]),
+            boundary_valid=channel(arrays.get("boundary_valid", np.ones(depth.shape, bool)), torch.bool),
+            depth_edges=channel(arrays.get("depth_edges", np.zeros(depth.shape, bool)), torch.bool),
+            theta=channel(theta),
+            index=torch.tensor(position, dtype=torch.int64),
+            skipped=torch.tensor(0, dtype=torch.int64),
+            name=self.frame_name(position),
+        )
+
+
+class ObHypersimDataset(FrameDataset):
+    """Samples of the selected OB-Hypersim manifest rows (see `FrameDataset`)."""
 
     def __init__(self, config: DataConfig, records: Sequence[FrameRecord] | None = None, seed: int = 0):
+        super().__init__(augment=config.augment, on_error=config.on_error, seed=seed)
         self.config = config
         self.root = Path(config.root)
         self.records = list(records) if records is not None else select_records(config)
-        self.seed = seed
-        self.failures: list[str] = []
         self._rays: dict[str, np.ndarray] = {}
         if config.depth == "planar" and config.camera_csv is None:
             raise ValueError("planar depth needs the camera-parameter CSV (data.camera_csv)")
@@ -175,26 +264,11 @@ class ObHypersimDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, key: int | SampleKey) -> Sample:
-        epoch, index = (key.epoch, key.position) if isinstance(key, SampleKey) else (0, int(key))
-        attempts = len(self.records) if self.config.on_error == "skip" else 1
-        for offset in range(attempts):
-            position = (index + offset) % len(self.records)
-            try:
-                return self._load(position, epoch)._replace(skipped=torch.tensor(offset, dtype=torch.int64))
-            except (OBToolkitError, OSError, ValueError) as error:
-                message = f"{frame_name(self.records[position])}: {error}"
-                if self.config.on_error == "raise":
-                    raise RuntimeError(f"sample failed to load: {message}") from error
-                self.failures.append(message)
-        raise RuntimeError(f"no sample of the dataset could be loaded; last failures: {self.failures[-3:]}")
+    def frame_name(self, position: int) -> str:
+        return frame_name(self.records[position])
 
-    def _load(self, position: int, epoch: int) -> Sample:
-        arrays = self.read_arrays(self.records[position])
-        if self.config.augment is not None:
-            rng = np.random.default_rng([self.seed, epoch, position])
-            arrays = augment(arrays, rng, self.config.augment)
-        return self._to_sample(arrays, position)
+    def frame_arrays(self, position: int) -> dict[str, np.ndarray]:
+        return self.read_arrays(self.records[position])
 
     def read_arrays(self, record: FrameRecord) -> dict[str, np.ndarray]:
         """The frame's arrays before augmentation: image float32 (H, W, 3) 0..255, depth float32 (H, W) in network
@@ -237,24 +311,3 @@ class ObHypersimDataset(Dataset):
             camera = read_camera_parameters(self.config.camera_csv).camera(scene)
             self._rays[scene] = (-camera_rays(camera.M_cam_from_uv, *shape)[..., 2]).astype(np.float32)
         return self._rays[scene]
-
-    def _to_sample(self, arrays: dict[str, np.ndarray], position: int) -> Sample:
-        depth = arrays["depth"]
-        with np.errstate(invalid="ignore"):
-            valid = np.isfinite(depth) & (depth > 0) & arrays.get("valid", True)
-        theta = arrays.get("theta")
-        theta = np.full(depth.shape, np.nan, np.float32) if theta is None else theta
-
-        def channel(a, dtype=torch.float32):
-            return torch.from_numpy(np.ascontiguousarray(a)[None]).to(dtype)
-
-        return Sample(
-            image=torch.from_numpy(normalize_image(arrays["image"])),
-            depth=channel(np.where(valid, depth, 0.0)),
-            valid=channel(valid, torch.bool),
-            boundary=channel(arrays["boundary"]),
-            theta=channel(theta),
-            index=torch.tensor(position, dtype=torch.int64),
-            skipped=torch.tensor(0, dtype=torch.int64),
-            name=frame_name(self.records[position]),
-        )

@@ -32,10 +32,11 @@ def autocast(device: torch.device, amp: Amp) -> AbstractContextManager:
 
 
 class Prediction(NamedTuple):
-    """depth: float32 (B, 1, H, W) in network depth units; probability: float32 (B, 1, H, W) final OB map in [0, 1]."""
+    """depth: float32 (B, 1, H, W) in network depth units; probability: float32 (B, 1, H, W) final OB map in [0, 1];
+    None for a task the model does not predict (single-task models)."""
 
-    depth: torch.Tensor
-    probability: torch.Tensor
+    depth: torch.Tensor | None
+    probability: torch.Tensor | None
 
 
 def fuse_flipped_depth(depth: torch.Tensor, depth_flipped_back: torch.Tensor) -> torch.Tensor:
@@ -62,9 +63,11 @@ def predict_batch(model: nn.Module, images: torch.Tensor, *, flip_tta: bool = Fa
     with autocast(images.device, amp):
         out = model(images)
         flipped = model(torch.flip(images, dims=[-1])) if flip_tta else None
-    depth, probability = out.depth.float(), torch.sigmoid(out.boundary_logits[-1].float())
-    if flipped is not None:
+    depth = None if out.depth is None else out.depth.float()
+    probability = torch.sigmoid(out.boundary_logits[-1].float()) if out.boundary_logits else None
+    if flipped is not None and depth is not None:
         depth = fuse_flipped_depth(depth, torch.flip(flipped.depth.float(), dims=[-1]))
+    if flipped is not None and probability is not None:
         flipped_probability = torch.sigmoid(torch.flip(flipped.boundary_logits[-1].float(), dims=[-1]))
         probability = 0.5 * (probability + flipped_probability)
     return Prediction(depth, probability)
@@ -73,19 +76,20 @@ def predict_batch(model: nn.Module, images: torch.Tensor, *, flip_tta: bool = Fa
 class HostCopy(NamedTuple):
     """Host copies of device tensors, in flight until `wait` (pinned memory and a CUDA event on CUDA)."""
 
-    tensors: tuple[torch.Tensor, ...]
+    tensors: tuple[torch.Tensor | None, ...]
     ready: torch.cuda.Event | None
 
-    def wait(self) -> tuple[torch.Tensor, ...]:
+    def wait(self) -> tuple[torch.Tensor | None, ...]:
         if self.ready is not None:
             self.ready.synchronize()
         return self.tensors
 
 
-def copy_to_host(*tensors: torch.Tensor) -> HostCopy:
-    """Start copying tensors to host memory without waiting for the device."""
-    cuda = tensors[0].device.type == "cuda"
-    host = tuple(torch.empty(t.shape, dtype=t.dtype, pin_memory=cuda).copy_(t, non_blocking=True) for t in tensors)
+def copy_to_host(*tensors: torch.Tensor | None) -> HostCopy:
+    """Start copying tensors to host memory without waiting for the device (None stays None)."""
+    cuda = any(t is not None and t.device.type == "cuda" for t in tensors)
+    host = tuple(None if t is None else torch.empty(t.shape, dtype=t.dtype, pin_memory=cuda).copy_(
+        t, non_blocking=True) for t in tensors)
     ready = None
     if cuda:
         ready = torch.cuda.Event()

@@ -79,9 +79,13 @@ class BoundaryLoss(nn.Module):
         self.weight = weight
         self.mask_invalid = mask_invalid
 
-    def forward(self, logits: Sequence[torch.Tensor], target: torch.Tensor,
-                valid_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, logits: Sequence[torch.Tensor], target: torch.Tensor, valid_mask: torch.Tensor | None = None,
+                label_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """logits: the OB maps (B, 1, H, W); target (B, 1, H, W) 0/1; valid_mask: the depth-valid pixels (used with
+        `mask_invalid`); label_mask: where the OB label is defined (None or all True: everywhere)."""
         mask = valid_mask if self.mask_invalid else None
+        if label_mask is not None:
+            mask = label_mask if mask is None else mask & label_mask
         if len(logits) == 1:
             return self.weight * class_balanced_bce(logits[0], target, self.negative_scale, mask)
         if len(logits) != len(self.map_weights):
@@ -141,16 +145,25 @@ class OBDCL(nn.Module):
 
 
 class ModotLoss(nn.Module):
-    """The three terms of MoDOT's objective, returned by name: {"depth", "boundary", "obdcl"}."""
+    """The terms of MoDOT's objective, returned by name: {"depth", "boundary", "obdcl"}; a single-task model has only
+    the terms of its task (`depth` or `boundary` None)."""
 
-    def __init__(self, depth: SILogLoss, boundary: BoundaryLoss, obdcl: OBDCL | None = None):
+    def __init__(self, depth: SILogLoss | None, boundary: BoundaryLoss | None, obdcl: OBDCL | None = None):
         super().__init__()
+        if depth is None and boundary is None:
+            raise ValueError("ModotLoss needs a depth or a boundary term")
         self.depth, self.boundary, self.obdcl = depth, boundary, obdcl
 
-    def forward(self, depth_pred: torch.Tensor, boundary_logits: Sequence[torch.Tensor], depth: torch.Tensor,
-                valid: torch.Tensor, boundary: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
-        terms = {"depth": self.depth(depth_pred, depth, valid),
-                 "boundary": self.boundary(boundary_logits, boundary, valid)}
+    def forward(self, depth_pred: torch.Tensor | None, boundary_logits: Sequence[torch.Tensor], depth: torch.Tensor,
+                valid: torch.Tensor, boundary: torch.Tensor, step: int,
+                boundary_valid: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """depth_pred (B, 1, H, W) or None; boundary_logits the model's OB maps; depth, valid, boundary the sample's
+        targets; boundary_valid (B, 1, H, W) bool where the OB label is defined (None: everywhere)."""
+        terms = {}
+        if self.depth is not None:
+            terms["depth"] = self.depth(depth_pred, depth, valid)
+        if self.boundary is not None:
+            terms["boundary"] = self.boundary(boundary_logits, boundary, valid, boundary_valid)
         if self.obdcl is not None:
             terms["obdcl"] = self.obdcl(depth_pred, boundary, step)
         return terms

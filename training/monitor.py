@@ -111,12 +111,16 @@ class ValidationMonitor:
     """Accumulates a validation pass on the device (`update`, no host synchronisation) and reads it once (`compute`).
 
     Results: `depth/<metric>` averaged over images with valid pixels (`depth/rmse_m` in metres, `depth/n_images`,
-    `depth/n_skipped`), and `boundary_tolerance/{ods_f, ois_f, ap, ods_threshold}`.
+    `depth/n_skipped`), and `boundary_tolerance/{ods_f, ois_f, ap, ods_threshold}`; only for the predictions given
+    (a single-task model's other task, or a dataset without depth options, is left out).
+
+    depth: the depth options (None: no depth metrics), in units of `depth_unit_m` metres; depth_factor: multiplies
+    predicted and GT depth (network units) into those units.
     """
 
-    def __init__(self, depth: DepthEvalOptions, *, depth_unit_m: float, max_dist: float = 0.0075,
-                 n_thresholds: int = 99):
-        self.depth, self.depth_unit_m, self.max_dist = depth, depth_unit_m, max_dist
+    def __init__(self, depth: DepthEvalOptions | None, *, depth_unit_m: float, depth_factor: float = 1.0,
+                 max_dist: float = 0.0075, n_thresholds: int = 99):
+        self.depth, self.depth_unit_m, self.depth_factor, self.max_dist = depth, depth_unit_m, depth_factor, max_dist
         self.thresholds = thresholds(n_thresholds)
         self.reset()
 
@@ -125,29 +129,40 @@ class ValidationMonitor:
         self._counts: list[torch.Tensor] = []
         self.names: list[str] = []
 
-    def update(self, names: list[str], pred_depth_du: torch.Tensor, probability: torch.Tensor,
-               gt_depth_du: torch.Tensor, valid: torch.Tensor, gt_boundary: torch.Tensor) -> None:
-        """One batch, every tensor (B, 1, H, W) on one device (gt_boundary: 0/1 float or bool)."""
-        if len(names) != pred_depth_du.shape[0]:
-            raise ValueError(f"monitor: {len(names)} names for {pred_depth_du.shape[0]} frames")
+    def update(self, names: list[str], pred_depth_du: torch.Tensor | None, probability: torch.Tensor | None,
+               gt_depth_du: torch.Tensor, valid: torch.Tensor, gt_boundary: torch.Tensor,
+               boundary_valid: torch.Tensor | None = None) -> None:
+        """One batch, every tensor (B, 1, H, W) on one device (gt_boundary: 0/1 float or bool; boundary_valid: bool
+        where the OB label is defined, None: everywhere); a prediction the model does not make is None."""
+        if len(names) != gt_depth_du.shape[0]:
+            raise ValueError(f"monitor: {len(names)} names for {gt_depth_du.shape[0]} frames")
         self.names += list(names)
-        self._depth.append(depth_errors_batch(pred_depth_du, gt_depth_du, valid, self.depth))
-        levels = torch.as_tensor(self.thresholds, device=probability.device)
-        self._counts.append(tolerance_counts(probability, gt_boundary > 0.5, levels, self.max_dist))
+        if pred_depth_du is not None and self.depth is not None:
+            if self.depth_factor != 1.0:
+                pred_depth_du, gt_depth_du = pred_depth_du * self.depth_factor, gt_depth_du * self.depth_factor
+            self._depth.append(depth_errors_batch(pred_depth_du, gt_depth_du, valid, self.depth))
+        if probability is not None:
+            gt_boundary = gt_boundary > 0.5
+            if boundary_valid is not None:
+                probability, gt_boundary = torch.where(boundary_valid, probability, 0.0), gt_boundary & boundary_valid
+            levels = torch.as_tensor(self.thresholds, device=probability.device)
+            self._counts.append(tolerance_counts(probability, gt_boundary, levels, self.max_dist))
 
     def compute(self) -> tuple[dict[str, float], list[dict]]:
         """(the monitor's numbers, per-image depth rows {"name", metric: value}) in one transfer from the device."""
-        metrics = torch.cat([m for m, _ in self._depth]).cpu().numpy()
-        counted = torch.cat([c for _, c in self._depth]).cpu().numpy()
-        counts = torch.cat(self._counts).cpu().numpy()
-        rows = [{"name": name, **dict(zip(DEPTH_METRICS, map(float, values), strict=True))}
-                for name, values, ok in zip(self.names, metrics, counted, strict=True) if ok]
-        out = {f"depth/{k}": float(v) for k, v in zip(DEPTH_METRICS, metrics[counted].mean(0), strict=True)} \
-            if counted.any() else {}
-        if "depth/rmse" in out:
-            out["depth/rmse_m"] = out["depth/rmse"] * self.depth_unit_m
-        out.update({"depth/n_images": int(counted.sum()), "depth/n_skipped": int((~counted).sum())})
-        out.update(self._boundary(counts))
+        out: dict[str, float] = {}
+        rows: list[dict] = []
+        if self._depth:
+            metrics = torch.cat([m for m, _ in self._depth]).cpu().numpy()
+            counted = torch.cat([c for _, c in self._depth]).cpu().numpy()
+            rows = [{"name": name, **dict(zip(DEPTH_METRICS, map(float, values), strict=True))}
+                    for name, values, ok in zip(self.names, metrics, counted, strict=True) if ok]
+            if counted.any():
+                out = {f"depth/{k}": float(v) for k, v in zip(DEPTH_METRICS, metrics[counted].mean(0), strict=True)}
+                out["depth/rmse_m"] = out["depth/rmse"] * self.depth_unit_m
+            out.update({"depth/n_images": int(counted.sum()), "depth/n_skipped": int((~counted).sum())})
+        if self._counts:
+            out.update(self._boundary(torch.cat(self._counts).cpu().numpy()))
         return out, rows
 
     def _boundary(self, counts: np.ndarray) -> dict[str, float]:

@@ -42,10 +42,11 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 
 @dataclass(frozen=True)
 class Prediction:
-    """depth_m: float32 (H, W) metres; boundary_probability: float32 (H, W) in [0, 1]."""
+    """depth_m: float32 (H, W) metres; boundary_probability: float32 (H, W) in [0, 1]; None for what a single-task
+    model does not predict (its files are not written)."""
 
-    depth_m: np.ndarray
-    boundary_probability: np.ndarray
+    depth_m: np.ndarray | None
+    boundary_probability: np.ndarray | None
 
     def picture(self) -> np.ndarray:
         """uint8 RGB (H, 2W + 4, 3): depth in colour (turbo, as NAME_depth.png) | boundary probability in grey."""
@@ -101,14 +102,16 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
 def write_prediction(out_dir: Path, stem: str, rgb_hwc: np.ndarray, prediction: Prediction, *,
                      save_raw: bool) -> list[Path]:
     """Write the pictures (and raw arrays with `save_raw`) of one image; returns the written paths."""
-    probability = prediction.boundary_probability
-    paths = {
-        f"{stem}_depth.png": lambda p: _save_png(p, colorize(prediction.depth_m, "turbo")),
-        f"{stem}_boundary.png": lambda p: _save_png(p, np.round(probability * 255.0).astype(np.uint8)),
-        f"{stem}_overlay.png": lambda p: _save_png(p, overlay_boundary(rgb_hwc, probability)),
-    }
-    if save_raw:
-        paths[f"{stem}_depth_m.npy"] = lambda p: _save_npy(p, prediction.depth_m)
+    probability, depth_m = prediction.boundary_probability, prediction.depth_m
+    paths = {}
+    if depth_m is not None:
+        paths[f"{stem}_depth.png"] = lambda p: _save_png(p, colorize(depth_m, "turbo"))
+    if probability is not None:
+        paths[f"{stem}_boundary.png"] = lambda p: _save_png(p, np.round(probability * 255.0).astype(np.uint8))
+        paths[f"{stem}_overlay.png"] = lambda p: _save_png(p, overlay_boundary(rgb_hwc, probability))
+    if save_raw and depth_m is not None:
+        paths[f"{stem}_depth_m.npy"] = lambda p: _save_npy(p, depth_m)
+    if save_raw and probability is not None:
         paths[f"{stem}_boundary.npy"] = lambda p: _save_npy(p, probability)
     written = []
     for name, write in paths.items():
@@ -163,8 +166,9 @@ def predict_images(model: torch.nn.Module, depth_unit_m: float, images: Sequence
         for batch, host in one_behind(batches(loader), lambda b: _start(model, b, device, flip_tta, amp)):
             depth, probability = host.wait()
             for i, name in enumerate(batch.name):
-                prediction = Prediction(depth_m=depth[i, 0].numpy() * np.float32(depth_unit_m),
-                                        boundary_probability=probability[i, 0].numpy())
+                prediction = Prediction(
+                    depth_m=None if depth is None else depth[i, 0].numpy() * np.float32(depth_unit_m),
+                    boundary_probability=None if probability is None else probability[i, 0].numpy())
                 written += write_prediction(out_dir, name, batch.rgb[i].numpy(), prediction, save_raw=save_raw)
             bar.update(len(batch.name))
     return written

@@ -30,16 +30,16 @@ from tqdm import tqdm
 from obtoolkit.config import dump_yaml, to_mapping
 from obtoolkit.errors import ConfigError
 from obtoolkit.fileio import atomic_write_text
-from obtoolkit.metrics import BoundaryEvalOptions
 from obtoolkit.provenance import git_sha, package_version
 from training import distributed
 from training.build import (
-    build_dataset,
     build_loss,
     build_model,
     build_optimizer,
     build_scheduler,
-    depth_eval_options,
+    eval_preset,
+    frame_dataset,
+    model_options,
     validation_dataset,
 )
 from training.checkpoints import link_checkpoint, read_resume_checkpoint, write_checkpoint
@@ -111,7 +111,8 @@ class TrainRecipe:
                                        adapt=runtime.adapt_threads and not runtime.deterministic)
         if runtime.deterministic:
             torch.use_deterministic_algorithms(True)
-        self.train_set = build_dataset(config, train=True, seed=runtime.seed)
+        self.train_set = frame_dataset(config, train=True, seed=runtime.seed)
+        _check_training_data(self.train_set, config, self.dist.world_size)
         self.sampler = EpochSampler(len(self.train_set), config.schedule.batch_size, seed=runtime.seed,
                                     rank=self.dist.rank, world_size=self.dist.world_size)
         self.model = build_model(config).to(self.device)
@@ -161,11 +162,11 @@ class TrainRecipe:
         except ValueError as error:  # no validation frames in this manifest
             self.no_validation = str(error)
             return
+        preset = eval_preset(self.config)
         self.validator = Validator(
             dataset, section=self.config.validation, device=self.device, amp=self.config.runtime.amp,
-            depth=depth_eval_options(self.config), boundary=BoundaryEvalOptions(),
-            depth_unit_m=self.config.data.depth_scale, out_dir=self.run_dir / "val", log=self.log,
-            governor=self.governor)
+            depth=preset.depth, boundary=preset.boundary_options(), depth_unit_m=self.config.data.depth_scale,
+            eval_unit_m=preset.depth_unit_m, out_dir=self.run_dir / "val", log=self.log, governor=self.governor)
 
     def _train_loader(self) -> DataLoader:
         """One loader for the whole run, starting at the resume position: its workers start once and prefetch
@@ -215,7 +216,7 @@ class TrainRecipe:
         with autocast(self.device, runtime.amp):
             out = self.model(images)
         terms = self.loss_fn(out.depth, out.boundary_logits, batch.depth, batch.valid, batch.boundary,
-                             self.state.step)
+                             self.state.step, boundary_valid=batch.boundary_valid)
         total = sum(terms.values())
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
@@ -297,8 +298,9 @@ class TrainRecipe:
             numbered = write_checkpoint(
                 folder / f"step_{self.state.step:07d}.pt", self._unwrapped().state_dict(),
                 variant=config.model.variant, max_depth=config.model.max_depth, depth_unit_m=config.data.depth_scale,
+                model_options=model_options(config.model), resume=resume,
                 extra={"step": self.state.step, "config": json.dumps(to_mapping(config)),
-                       "package_version": package_version()}, resume=resume)
+                       "package_version": package_version()})
             link_checkpoint(numbered, folder / LAST)
             for old in sorted(folder.glob("step_*.pt"))[: -config.schedule.keep_checkpoints]:
                 old.unlink()
@@ -352,6 +354,19 @@ def train(config: TrainConfig) -> Path:
     finally:
         recipe.cleanup()
     return recipe.run_dir
+
+
+def _check_training_data(dataset, config: TrainConfig, world_size: int) -> None:
+    """Every task the model learns needs its ground truth in the training data (DIODE has no OB, OB-DIODE no depth),
+    and the split must fill one batch on every process."""
+    if len(dataset) < config.schedule.batch_size * world_size:
+        raise ConfigError(f"data.train_split {config.data.train_split!r} of {config.data.root} holds {len(dataset)} "
+                          f"frame(s): too few for one batch of schedule.batch_size {config.schedule.batch_size} on "
+                          f"{world_size} process(es)")
+    missing = [task for task in config.model.tasks if task not in getattr(dataset, "tasks", ("depth", "boundary"))]
+    if missing:
+        raise ConfigError(f"data.format {config.data.format!r} has no {' or '.join(missing)} ground truth to train "
+                          f"model.tasks {list(config.model.tasks)} on")
 
 
 def config_changes(path: Path, payload: dict, config: TrainConfig) -> list[str]:

@@ -66,20 +66,24 @@ class Validator:
 
     Args:
         dataset: the frames to validate (yields `training.data.Sample`); section: the config's `validation`;
-        device, amp: where and in which precision the model runs; depth, boundary: the benchmarks' options;
-        depth_unit_m: metres per network depth unit; out_dir: the run's `val/` folder; log: the run's log;
-        governor: keeps the thread count right while validation runs.
+        device, amp: where and in which precision the model runs; depth, boundary: the benchmarks' options (the
+        dataset preset's; depth None: no depth metrics); depth_unit_m: metres per network depth unit (of the data
+        and the model); eval_unit_m: metres per unit of the depth options (None: the network's), into which depth
+        is converted; out_dir: the run's `val/` folder; log: the run's log; governor: keeps the thread count right
+        while validation runs.
     """
 
     def __init__(self, dataset: Dataset, *, section: ValidationSection, device: torch.device, amp: Amp,
-                 depth: DepthEvalOptions, boundary: BoundaryEvalOptions, depth_unit_m: float, out_dir: Path,
-                 log: RunLog, governor: ThreadGovernor | None = None):
+                 depth: DepthEvalOptions | None, boundary: BoundaryEvalOptions, depth_unit_m: float, out_dir: Path,
+                 log: RunLog, eval_unit_m: float | None = None, governor: ThreadGovernor | None = None):
         self.dataset, self.section, self.device, self.amp = dataset, section, device, amp
         self.depth, self.boundary, self.depth_unit_m = depth, boundary, depth_unit_m
+        self.eval_unit_m = eval_unit_m or depth_unit_m
         self.out_dir, self.log, self.governor = Path(out_dir), log, governor
         self.loader = eval_loader(dataset, batch_size=section.batch_size, workers=section.num_workers, device=device,
                                   persistent=True)
-        self.monitor = ValidationMonitor(depth, depth_unit_m=depth_unit_m, max_dist=boundary.max_dist,
+        self.monitor = ValidationMonitor(depth, depth_unit_m=self.eval_unit_m,
+                                         depth_factor=depth_unit_m / self.eval_unit_m, max_dist=boundary.max_dist,
                                          n_thresholds=boundary.n_thresholds)
         self.pool = MetricPool(section.exact_workers)
         if section.exact == "background":
@@ -97,11 +101,11 @@ class Validator:
         start = lambda b: self._start(model, b)  # noqa: E731
         for batch, (device_batch, prediction, host) in one_behind(batches(self.loader), start):
             self.monitor.update(batch.name, prediction.depth, prediction.probability, device_batch.depth,
-                                device_batch.valid, device_batch.boundary)
+                                device_batch.valid, device_batch.boundary, device_batch.boundary_valid)
             depth, probability = host.wait()
             for i, frame in enumerate(frames_of(batch, depth, probability)):
-                if keep_maps:
-                    maps.append((frame.name, frame.probability, frame.gt_boundary))
+                if keep_maps and frame.probability is not None:
+                    maps.append((frame.name, frame.probability, frame.gt_boundary, frame.boundary_valid))
                 if len(pictures) < self.section.pictures:
                     pictures.append(picture_of(batch.image[i], frame))
             if self.governor is not None:
@@ -111,7 +115,7 @@ class Validator:
         values["seconds"] = time.perf_counter() - started
         self._write(step, values, rows, pictures)
         self.log.write("val", step, values)
-        if keep_maps:
+        if keep_maps and maps:
             self._submit(step, maps)
         return values
 
@@ -133,7 +137,7 @@ class Validator:
             self.log.write("val_exact", self.job.step, {"superseded_by_step": step})
             self.pool.terminate()
         pending = [self.pool.submit(boundary_counts, self.boundary, *frame) for frame in maps]
-        self.job = ExactJob(step, [name for name, _, _ in maps], pending, time.perf_counter())
+        self.job = ExactJob(step, [frame[0] for frame in maps], pending, time.perf_counter())
         self.poll()
 
     def poll(self) -> bool:
@@ -170,7 +174,8 @@ class Validator:
         self.close()
 
     def _exact_now(self, model: nn.Module, step: int) -> None:
-        options = EvalOptions(boundary=self.boundary, depth=self.depth, batch_size=self.section.batch_size,
+        options = EvalOptions(boundary=self.boundary, depth=self.depth, depth_unit_m=self.eval_unit_m,
+                              batch_size=self.section.batch_size,
                               loader_workers=self.section.num_workers, metric_workers=self.section.exact_workers,
                               amp=self.amp, pictures=self.section.pictures)
         result = evaluate_model(model, self.dataset, device=self.device, depth_unit_m=self.depth_unit_m,

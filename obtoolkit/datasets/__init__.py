@@ -23,10 +23,11 @@ from obtoolkit.datasets.base import (
     FrameFiles,
     LayoutError,
     UnknownDatasetError,
+    UnknownSplitError,
 )
-from obtoolkit.datasets.registry import FORMATS, format_names, get_format
+from obtoolkit.datasets.registry import FORMATS, dataset_names, eval_preset, format_names, get_format
 
 __all__ = [
     "FORMATS", "SPLIT_ALL", "DatasetFormat", "EvalPreset", "FrameArrays", "FrameFiles", "LayoutError",
-    "UnknownDatasetError", "format_names", "get_format",
+    "UnknownDatasetError", "UnknownSplitError", "dataset_names", "eval_preset", "format_names", "get_format",
 ]

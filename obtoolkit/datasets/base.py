@@ -33,6 +33,10 @@ class UnknownDatasetError(OBToolkitError, ValueError):
     """A dataset name that no format is registered under."""
 
 
+class UnknownSplitError(OBToolkitError, ValueError):
+    """A split name the format has no split file for."""
+
+
 class LayoutError(OBToolkitError, ValueError):
     """A dataset root whose folders or files do not match the format's layout."""
 
@@ -195,7 +199,8 @@ class DatasetFormat(abc.ABC):
             return Path(split_file)
         if split not in self.split_files:
             known = sorted([*self.split_files, SPLIT_ALL])
-            raise ValueError(f"{self.name}: unknown split {split!r}; known: {', '.join(known)} (or pass a split file)")
+            raise UnknownSplitError(f"{self.name}: unknown split {split!r}; known: {', '.join(known)} "
+                                    "(or pass a split file)")
         return Path(root) / self.split_files[split]
 
     def read_split(self, root: str | Path, split: str, split_file: str | Path | None = None) -> list[str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from obtoolkit.datasets.base import DatasetFormat, UnknownDatasetError
+from obtoolkit.datasets import ob_hypersim
+from obtoolkit.datasets.base import DatasetFormat, EvalPreset, UnknownDatasetError
 from obtoolkit.datasets.diode import DiodeFormat
 from obtoolkit.datasets.ibims import IbimsFormat
 from obtoolkit.datasets.nyudmt import NyudMtFormat
@@ -25,3 +26,17 @@ def get_format(name: str, **options) -> DatasetFormat:
     if name not in FORMATS:
         raise UnknownDatasetError(f"unknown dataset {name!r}; known: {', '.join(format_names())}")
     return FORMATS[name](**options)
+
+
+def dataset_names() -> tuple[str, ...]:
+    """Every dataset that can be trained or evaluated: OB-Hypersim and the registered formats."""
+    return (ob_hypersim.NAME, *format_names())
+
+
+def eval_preset(name: str) -> EvalPreset:
+    """The evaluation preset of a dataset (OB-Hypersim or a registered format)."""
+    if name == ob_hypersim.NAME:
+        return ob_hypersim.PRESET
+    if name not in FORMATS:
+        raise UnknownDatasetError(f"unknown dataset {name!r}; known: {', '.join(dataset_names())}")
+    return FORMATS[name].preset

@@ -299,9 +299,10 @@ class AlignedDepthMetric:
 
 
 def policy_table(results: dict[str, dict[str, float]], names: tuple[str, ...] = METRIC_NAMES) -> str:
-    """A plain-text table, one row per scale policy, one column per metric (the side-by-side report)."""
-    header = f"{'policy':<16}" + "".join(f"{name:>10}" for name in names)
+    """A plain-text table, one row per scale policy, one column per metric (the side-by-side report); columns are
+    separated by at least one space, however large a value (a wrong scale can give a SqRel of 10,000)."""
+    header = f"{'policy':<16}" + "".join(f" {name:>10}" for name in names)
     rows = [header]
     for policy, metrics in results.items():
-        rows.append(f"{policy:<16}" + "".join(f"{metrics.get(name, math.nan):>10.4f}" for name in names))
+        rows.append(f"{policy:<16}" + "".join(f" {metrics.get(name, math.nan):>10.4f}" for name in names))
     return "\n".join(rows)

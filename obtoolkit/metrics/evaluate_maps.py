@@ -3,11 +3,15 @@
 The driver behind `obh evaluate-maps`: pairs files by name, computes per-image counts in parallel (joblib, one
 thread per worker; the result equals the serial one), accumulates them in a BoundaryEvaluator and writes
 `metrics.json`, `per_image.csv`, `pr_curve.png` and `report.html` (worst and best images) under the output folder.
+Beside ODS / OIS / AP: precision, recall and F at fixed thresholds (0.5 and 0.7 by default), tolerance-matched (read
+from the benchmark's summed curve, where the threshold is one of its thresholds) and pixel-wise as the official
+MoDOT scripts compute them (against the union of the annotators for a multi-annotator BSDS `.mat`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +20,12 @@ from joblib import Parallel, delayed
 from obtoolkit.metrics import maps_io, report
 from obtoolkit.metrics.boundary import BoundaryCounts, BoundaryEvalOptions, binary_map, image_boundary_counts
 from obtoolkit.metrics.evaluators import BoundaryEvaluation, BoundaryEvaluator
+from obtoolkit.metrics.fixed_threshold import (
+    FIXED_THRESHOLDS,
+    FixedThresholdMetric,
+    fixed_threshold_counts,
+    tolerance_scores_at,
+)
 from obtoolkit.metrics.matching import match_maps
 from obtoolkit.provenance import git_sha, package_version
 
@@ -35,32 +45,69 @@ class MapsJob:
     max_pixels: int = maps_io.MAX_MAP_PIXELS
 
 
-def _image_counts(name: str, pred_path: Path, gt_path: Path, options: BoundaryEvalOptions,
-                  job: MapsJob) -> BoundaryCounts:
+@dataclasses.dataclass(frozen=True)
+class MapsResult:
+    """evaluation: the benchmark (ODS / OIS / AP, curve, per-image rows); fixed_threshold: `boundary/precision@0.5`,
+    `boundary/recall@0.5`, `boundary/f@0.5` (tolerance-matched, for the thresholds on the curve) and
+    `boundary_pixel/{precision,recall,f1,accuracy}@0.5` (pixel-wise, averaged over images), ... per threshold."""
+
+    evaluation: BoundaryEvaluation
+    fixed_threshold: dict[str, float]
+
+    @property
+    def boundary(self):
+        return self.evaluation.boundary
+
+
+def _image_counts(name: str, pred_path: Path, gt_path: Path, options: BoundaryEvalOptions, job: MapsJob,
+                  thresholds: tuple[float, ...] = ()) -> tuple[BoundaryCounts, np.ndarray | None]:
+    """The benchmark's counts of one image and its pixel-wise (K, 4) counts at `thresholds` (None without any)."""
     pred, gts = maps_io.read_map_pair(pred_path, gt_path, invert=job.invert, max_pixels=job.max_pixels)
-    return image_boundary_counts(pred, gts, options, where=name)
+    pixel = fixed_threshold_counts(pred, np.logical_or.reduce(gts), thresholds, where=name) if thresholds else None
+    return image_boundary_counts(pred, gts, options, where=name), pixel
 
 
-def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1) -> BoundaryEvaluation:
+def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1,
+                  fixed_thresholds: tuple[float, ...] = FIXED_THRESHOLDS) -> MapsResult:
     """Evaluate every GT file of `job.gt_dir` against its prediction and write the outputs to `job.out_dir`."""
     pairs = maps_io.pair_files(job.pred_dir, job.gt_dir, job.pred_suffix)
-    tasks = (delayed(_image_counts)(name, pred, gt, options, job) for name, pred, gt in pairs)
+    thresholds = tuple(float(t) for t in fixed_thresholds)
+    tasks = (delayed(_image_counts)(name, pred, gt, options, job, thresholds) for name, pred, gt in pairs)
     all_counts = Parallel(n_jobs=n_jobs, backend="loky")(tasks) if n_jobs != 1 else [
-        _image_counts(name, pred, gt, options, job) for name, pred, gt in pairs]
+        _image_counts(name, pred, gt, options, job, thresholds) for name, pred, gt in pairs]
     evaluator = BoundaryEvaluator(options)
-    for (name, _, _), counts in zip(pairs, all_counts, strict=True):
+    pixel = FixedThresholdMetric(thresholds) if thresholds else None
+    for (name, _, _), (counts, pixel_counts) in zip(pairs, all_counts, strict=True):
         evaluator.add_counts(name, counts)
+        if pixel is not None:
+            pixel.add_counts(pixel_counts)
     evaluation = evaluator.evaluate()
-    write_outputs(job, evaluation, {name: (pred, gt) for name, pred, gt in pairs})
-    return evaluation
+    result = MapsResult(evaluation, fixed_threshold_scores(evaluation, thresholds, pixel))
+    write_outputs(job, evaluation, {name: (pred, gt) for name, pred, gt in pairs}, result.fixed_threshold)
+    return result
 
 
-def write_outputs(job: MapsJob, evaluation: BoundaryEvaluation, files: dict[str, tuple[Path, Path]]) -> None:
+def fixed_threshold_scores(evaluation: BoundaryEvaluation, thresholds: tuple[float, ...],
+                           pixel: FixedThresholdMetric | None) -> dict[str, float]:
+    """The tolerance-matched P/R/F at the thresholds the curve has, and the pixel-wise scores (see `MapsResult`)."""
+    curve = evaluation.boundary.curve
+    on_curve = [t for t in thresholds if np.any(np.abs(curve[:, 0] - t) <= 1e-9)]
+    out = {f"boundary/{name}@{t:g}": value for t, scores in tolerance_scores_at(curve, on_curve).items()
+           for name, value in scores.items()}
+    if pixel is not None:
+        out.update({f"boundary_pixel/{k}": float(v) for k, v in pixel.compute().items() if k != "n_images"})
+    return out
+
+
+def write_outputs(job: MapsJob, evaluation: BoundaryEvaluation, files: dict[str, tuple[Path, Path]],
+                  fixed_threshold: dict[str, float] | None = None) -> None:
     """metrics.json, per_image.csv, pr_curve.png and report.html (with pictures) under `job.out_dir`."""
     out = Path(job.out_dir)
-    provenance = {"provenance": {"package_version": package_version(), "git_sha": git_sha(),
-                                 "pred_dir": str(job.pred_dir), "gt_dir": str(job.gt_dir), "invert": job.invert}}
-    report.write_metrics_json(out / "metrics.json", evaluation, provenance)
+    extra = {"provenance": {"package_version": package_version(), "git_sha": git_sha(),
+                            "pred_dir": str(job.pred_dir), "gt_dir": str(job.gt_dir), "invert": job.invert}}
+    if fixed_threshold:
+        extra["fixed_threshold"] = {k: v if math.isfinite(v) else None for k, v in fixed_threshold.items()}
+    report.write_metrics_json(out / "metrics.json", evaluation, extra)
     report.write_per_image_csv(out / "per_image.csv", evaluation.per_image)
     curves = {"boundary": evaluation.boundary.curve}
     ods = {"boundary": (evaluation.boundary.ods.recall, evaluation.boundary.ods.precision)}

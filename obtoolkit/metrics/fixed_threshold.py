@@ -103,3 +103,22 @@ class FixedThresholdMetric:
                 result[f"{name}@{threshold:g}"] = float(means[k, j])
         result["n_images"] = self.n_images
         return result
+
+
+def tolerance_scores_at(curve: np.ndarray, thresholds: Sequence[float], *, atol: float = 1e-9
+                        ) -> dict[float, dict[str, float]]:
+    """{t: {"precision", "recall", "f"}} of the tolerance-matched boundary benchmark at fixed thresholds, read from
+    its summed counts (`BoundaryResult.curve`, rows [threshold, R, P, F]): the dataset-level P/R/F one threshold
+    gives, beside ODS (the best threshold). Unlike the pixel-wise scores above, a prediction within the matching
+    radius counts, and NMS / thinning follow the protocol. Each t must be one of the curve's thresholds (0.5 and 0.7
+    are among the 99 of linspace(0.01, 0.99)); a ValueError names the missing one.
+    """
+    check_array("curve", curve, shape=(None, 4), kind="f")
+    out = {}
+    for threshold in thresholds:
+        rows = np.flatnonzero(np.abs(curve[:, 0] - threshold) <= atol)
+        if rows.size == 0:
+            raise ValueError(f"threshold {threshold:g} is not one of the benchmark's {len(curve)} thresholds")
+        _, recall, precision, f = curve[rows[0]]
+        out[float(threshold)] = {"precision": float(precision), "recall": float(recall), "f": float(f)}
+    return out

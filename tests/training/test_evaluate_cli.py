@@ -21,4 +21,4 @@ def test_evaluate_command_writes_reports(dataset, tmp_path, toy_variants):  # no
     assert (out / "pr_curve.png").is_file() and (out / "per_image.csv").is_file()
     assert "abs_rel" in result.output
     # the run's data settings, not defaults
-    assert (metrics["target"], metrics["depth_kind"], metrics["depth_preset"]) == ("boundary", "distance", "hypersim")
+    assert (metrics["target"], metrics["depth_kind"], metrics["dataset"]) == ("boundary", "distance", "ob_hypersim")

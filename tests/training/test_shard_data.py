@@ -108,3 +108,10 @@ def test_shards_config_key_and_errors(exported, tmp_path):
         ShardDataset(DataConfig(root=tmp_path, split="nope", augment=None), exported / "shards")
     with pytest.raises(FileNotFoundError):
         ShardDataset(DataConfig(root=tmp_path, augment=None), tmp_path / "no_shards")
+    from obtoolkit.errors import ConfigError
+    from training.build import frame_dataset
+
+    other = from_mapping(TrainConfig, {"data": {"format": "nyudmt", "shards": str(exported / "shards")}})
+    with pytest.raises(ConfigError, match="data.shards: .*OB-Hypersim frames, not nyudmt"):
+        frame_dataset(other, train=True)
+    assert isinstance(frame_dataset(config, train=True), ShardDataset)

@@ -155,8 +155,8 @@ def test_nonfinite_losses_are_skipped_counted_and_bounded(dataset, tmp_path, toy
         loss = original(config)
         forward = loss.forward
 
-        def forward_with_nan(*args):
-            terms = forward(*args)
+        def forward_with_nan(*args, **kwargs):
+            terms = forward(*args, **kwargs)
             step = args[-1]
             if step in (1, 2):  # steps 2 and 3 (0-based 1 and 2) go wrong
                 terms["depth"] = terms["depth"] * float("nan")

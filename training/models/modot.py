@@ -45,27 +45,30 @@ from training.models.swin import SwinTransformer
 class ModotOutput(NamedTuple):
     """What MoDOT (and SSR) return.
 
-    depth: (B, 1, H, W), sigmoid x max_depth, in the network's depth units (see the checkpoint's `depth_unit_m`).
+    depth: (B, 1, H, W), sigmoid x max_depth, in the network's depth units (see the checkpoint's `depth_unit_m`);
+        None for a boundary-only model (`tasks=("boundary",)`).
     boundary_logits: OB logit maps, each (B, 1, H, W). MoDOT gives five, ordered
-        [side 1/16, side 1/8, side 1/4 (from encoder stage 1), side 1/4 (from stage 0), final]; SSR gives one.
-        `boundary_logits[-1]` is the final map in both cases.
+        [side 1/16, side 1/8, side 1/4 (from encoder stage 1), side 1/4 (from stage 0), final]; SSR gives one; a
+        depth-only model none. `boundary_logits[-1]` is the final map.
     """
 
-    depth: torch.Tensor
+    depth: torch.Tensor | None
     boundary_logits: tuple[torch.Tensor, ...]
 
 
 class ModotFeatures(NamedTuple):
     """`Modot.forward_features`: the outputs plus the two feature maps the SSR stage consumes.
 
-    depth_features: (B, C0, ceil(H/4), ceil(W/4)), the last CASM's depth output (input of the depth head).
-    boundary_features: (B, 64, H, W), the OB decoder's full-resolution state before its final head.
+    depth_features: (B, C0, ceil(H/4), ceil(W/4)), the last CASM's depth output (input of the depth head); None
+        without the depth task.
+    boundary_features: (B, 64, H, W), the OB decoder's full-resolution state before its final head; None without the
+        boundary task.
     """
 
-    depth: torch.Tensor
+    depth: torch.Tensor | None
     boundary_logits: tuple[torch.Tensor, ...]
-    depth_features: torch.Tensor
-    boundary_features: torch.Tensor
+    depth_features: torch.Tensor | None
+    boundary_features: torch.Tensor | None
 
 
 class CasmOutput(NamedTuple):
@@ -322,6 +325,9 @@ def _transition(in_channels: int, out_channels: int, step: int) -> nn.Module:
 # The network
 
 
+TASKS = ("depth", "boundary")
+
+
 class Modot(nn.Module):
     """MoDOT stage 1: depth and five OB logit maps from an RGB image.
 
@@ -335,6 +341,14 @@ class Modot(nn.Module):
         ppm_channels: width of the pyramid pooling head (the value input of crf3).
         ppm_groupnorm_groups: groups of its GroupNorm (256 in the official code).
         side_head_relu, ppm_groupnorm_all_branches: faithful quirks, see `BoundaryDecoder`, `PyramidPoolingHead`.
+        tasks: what the network predicts, a subset of ("depth", "boundary"). The paper's single-task baselines
+            build only their own path: depth only is NeWCRFs (encoder, pyramid pooling, NeWCRF decoders, depth
+            head), boundary only is the encoder with the OB laterals, image path and OB decoder. A module of the
+            other task would receive no gradient through the loss but, through CASM, would still shape the
+            remaining task's features, so it is not built at all.
+        casm: the Cross-Attention Strip Modules between the two paths (needs both tasks). Without them (the
+            ablation) the depth decoder's output goes straight to the next level and the OB laterals straight to
+            the OB decoder.
 
     Input: (B, 3, H, W) ImageNet-normalised RGB, any H, W >= 1. Output: `ModotOutput`.
     """
@@ -342,7 +356,8 @@ class Modot(nn.Module):
     def __init__(self, *, encoder: SwinTransformer, max_depth: float,
                  crf_dims: Sequence[int] = (128, 256, 512, 1024), crf_heads: Sequence[int] = (4, 8, 16, 32),
                  crf_window: int = 7, ppm_channels: int = 512, ppm_groupnorm_groups: int = 256,
-                 side_head_relu: bool = True, ppm_groupnorm_all_branches: bool = True):
+                 side_head_relu: bool = True, ppm_groupnorm_all_branches: bool = True,
+                 tasks: Sequence[str] = TASKS, casm: bool = True):
         super().__init__()
         if max_depth <= 0:
             raise ValueError(f"max_depth must be positive, got {max_depth}")
@@ -351,32 +366,42 @@ class Modot(nn.Module):
             raise ValueError(f"crf_dims and crf_heads need one entry per encoder level ({levels})")
         if any(d % 4 for d in crf_dims[1:]):
             raise ValueError(f"crf_dims[1:] {tuple(crf_dims[1:])} must be divisible by 4 (PixelShuffle(2))")
+        self.tasks = check_tasks(tasks)
+        if casm and self.tasks != TASKS:
+            raise ValueError(f"casm joins the depth and boundary paths: a model of tasks {self.tasks} has none "
+                             "(set casm to false)")
         self.max_depth = float(max_depth)
         # depth feature width at each level after its PixelShuffle (none at level 0) = the CASM width
         widths = [crf_dims[0]] + [d // 4 for d in crf_dims[1:]]
         value_dims = widths[1:] + [ppm_channels]
         self.encoder = encoder
-        self.ppm = PyramidPoolingHead(encoder.out_channels[-1], ppm_channels,
-                                      groupnorm_all_branches=ppm_groupnorm_all_branches,
-                                      groupnorm_groups=ppm_groupnorm_groups)
-        self.depth_decoders = nn.ModuleList(
-            NeWCRF(input_dim=encoder.out_channels[level], value_dim=value_dims[level], embed_dim=crf_dims[level],
-                   num_heads=crf_heads[level], window_size=crf_window)
-            for level in range(levels)
-        )
-        self.ob_laterals = nn.ModuleList(
-            ConvBNReLU(encoder.out_channels[level], widths[level], 1) for level in range(levels)
-        )
-        self.casms = nn.ModuleList(CASM(w) for w in widths)
-        self.depth_head = DepthHead(crf_dims[0], scale=encoder.out_strides[0])
-        self.image_path = ImagePath()
-        # OB lateral strides: the encoder's, halved by the 2x upsampling on every level but the finest
-        lateral_strides = [encoder.out_strides[0]] + [s // 2 for s in encoder.out_strides[1:]]
-        self.ob_decoder = BoundaryDecoder(
-            feature_channels=[*widths[::-1], self.image_path.out_channels],
-            feature_strides=[*lateral_strides[::-1], 1],
-            side_head_relu=side_head_relu,
-        )
+        # modules are created in the official order, so that a seed gives the official initialisation
+        depth, boundary = "depth" in self.tasks, "boundary" in self.tasks
+        if depth:
+            self.ppm = PyramidPoolingHead(encoder.out_channels[-1], ppm_channels,
+                                          groupnorm_all_branches=ppm_groupnorm_all_branches,
+                                          groupnorm_groups=ppm_groupnorm_groups)
+            self.depth_decoders = nn.ModuleList(
+                NeWCRF(input_dim=encoder.out_channels[level], value_dim=value_dims[level],
+                       embed_dim=crf_dims[level], num_heads=crf_heads[level], window_size=crf_window)
+                for level in range(levels)
+            )
+        if boundary:
+            self.ob_laterals = nn.ModuleList(
+                ConvBNReLU(encoder.out_channels[level], widths[level], 1) for level in range(levels)
+            )
+        self.casms = nn.ModuleList(CASM(w) for w in widths) if casm else None
+        if depth:
+            self.depth_head = DepthHead(crf_dims[0], scale=encoder.out_strides[0])
+        if boundary:
+            self.image_path = ImagePath()
+            # OB lateral strides: the encoder's, halved by the 2x upsampling on every level but the finest
+            lateral_strides = [encoder.out_strides[0]] + [s // 2 for s in encoder.out_strides[1:]]
+            self.ob_decoder = BoundaryDecoder(
+                feature_channels=[*widths[::-1], self.image_path.out_channels],
+                feature_strides=[*lateral_strides[::-1], 1],
+                side_head_relu=side_head_relu,
+            )
 
     def forward(self, images: torch.Tensor) -> ModotOutput:
         features = self.forward_features(images)
@@ -387,16 +412,31 @@ class Modot(nn.Module):
         check_image_batch(images)
         height, width = images.shape[-2:]
         feats = self.encoder(images)
-        ob = [lateral(f if level == 0 else upsample_bilinear(f, 2, align_corners=False))
-              for level, (lateral, f) in enumerate(zip(self.ob_laterals, feats, strict=True))]
-        value = self.ppm(feats[-1])
-        for level in reversed(range(len(feats))):
-            depth = self.depth_decoders[level](feats[level], value)
-            if level > 0:
-                depth = F.pixel_shuffle(depth, 2)
-            ob[level], value = self.casms[level](ob[level], depth)
-        depth = self.depth_head(value, height, width) * self.max_depth
+        ob = None
+        if "boundary" in self.tasks:
+            ob = [lateral(f if level == 0 else upsample_bilinear(f, 2, align_corners=False))
+                  for level, (lateral, f) in enumerate(zip(self.ob_laterals, feats, strict=True))]
+        depth = value = None
+        if "depth" in self.tasks:
+            value = self.ppm(feats[-1])
+            for level in reversed(range(len(feats))):
+                level_depth = self.depth_decoders[level](feats[level], value)
+                if level > 0:
+                    level_depth = F.pixel_shuffle(level_depth, 2)
+                if self.casms is None:
+                    value = level_depth
+                else:
+                    ob[level], value = self.casms[level](ob[level], level_depth)
+            depth = (self.depth_head(value, height, width) * self.max_depth).contiguous()
+        if ob is None:
+            return ModotFeatures(depth, (), value, None)
         decoded = self.ob_decoder([*ob[::-1], self.image_path(images)], height, width)
-        return ModotFeatures(depth.contiguous(), tuple(t.contiguous() for t in decoded.logits), value,
-                             decoded.features)
+        return ModotFeatures(depth, tuple(t.contiguous() for t in decoded.logits), value, decoded.features)
 
+
+def check_tasks(tasks: Sequence[str]) -> tuple[str, ...]:
+    """The tasks in canonical order ("depth" before "boundary"); ValueError when empty or unknown."""
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown or not tasks:
+        raise ValueError(f"tasks: expected a non-empty subset of {TASKS}, got {tuple(tasks)}")
+    return tuple(t for t in TASKS if t in tasks)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.models.layers import ConvBNReLU, ResidualBottleneck, center_crop_or_pad, upsample_bilinear
-from training.models.modot import CASM, Modot, ModotOutput
+from training.models.modot import CASM, TASKS, Modot, ModotOutput
 
 Stage1Mode = Literal["eval", "train"]
 
@@ -52,6 +52,9 @@ class ModotSSR(nn.Module):
             raise ValueError(f"stage1_mode must be 'eval' or 'train', got {stage1_mode!r}")
         if max_depth <= 0:
             raise ValueError(f"max_depth must be positive, got {max_depth}")
+        if stage1.tasks != TASKS:
+            raise ValueError(f"SSR refines both depth and boundaries; its stage 1 predicts only {stage1.tasks}")
+        self.tasks = TASKS
         self.max_depth = float(max_depth)
         self.stage1_mode = stage1_mode
         self.stage1 = stage1

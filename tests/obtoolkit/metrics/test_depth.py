@@ -190,6 +190,8 @@ def test_aligned_metric_side_by_side():
     assert result["median"]["abs_rel"] == pytest.approx(0.0) and result["median"]["scale"] == pytest.approx(1.25)
     table = policy_table(result).splitlines()
     assert len(table) == 3 and table[1].startswith("none") and "abs_rel" in table[0]
+    assert policy_table({"official": {"sq_rel": 10989.0168, "abs_rel": 32.4712}}, ("abs_rel", "sq_rel")).split()[-2:] \
+        == ["32.4712", "10989.0168"]  # columns never run together
     with pytest.raises(ValueError, match="official_factor"):
         aligned_depth_errors(preds[0], gts[0], WIDE)
 

@@ -38,7 +38,7 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
 
 
 @click.command()
-@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
 @click.argument("image_or_dir", type=click.Path(exists=True, path_type=Path))
 @out_option(required=True, param="out_dir", help="Folder for the pictures (and raw arrays).")
 @click.option("--flip-tta", is_flag=True, help="Also run the mirrored image and fuse, as the official evaluation.")
@@ -51,9 +51,9 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Processes reading images.")
 def predict(checkpoint: Path, image_or_dir: Path, out_dir: Path, flip_tta: bool, save_raw: bool, device: str,
             amp: str, batch_size: int, workers: int) -> None:
-    """Predict depth and occlusion boundaries for an image or a folder of images with our CHECKPOINT (a checkpoint
-    or an exported .safetensors model). An image that cannot be read is reported and skipped; the command then exits
-    with status 1. 16-bit grey images are scaled to 8 bits (value / 257), with a warning."""
+    """Predict depth and occlusion boundaries for an image or a folder of images with our CHECKPOINT (a checkpoint,
+    an exported .safetensors model or a run folder). An image that cannot be read is reported and skipped; the
+    command then exits with status 1. 16-bit grey images are scaled to 8 bits (value / 257), with a warning."""
     from training.predict import run_predict
 
     result = run_predict(checkpoint, image_or_dir, out_dir, flip_tta=flip_tta, save_raw=save_raw, device=device,

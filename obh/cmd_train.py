@@ -45,7 +45,7 @@ _DATASETS = ("ob_hypersim", "nyudmt", "ob_future", "ibims", "diode", "ob_diode",
 
 
 @click.command()
-@click.argument("checkpoint", type=_EXISTING_FILE)
+@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
 @click.option("--dataset", type=click.Choice(_DATASETS),
               help="Dataset format of --root (default: the checkpoint's run's, else ob_hypersim); its evaluation "
                    "preset applies (docs/datasets/).")
@@ -81,8 +81,8 @@ _DATASETS = ("ob_hypersim", "nyudmt", "ob_future", "ibims", "diode", "ob_diode",
 @json_option
 def evaluate(checkpoint, dataset, data_root, manifest, split, split_list, depth_scale, flip_tta, protocol, max_dist,
              max_frames, depth_preset, device, amp, batch_size, loader_workers, metric_workers, pictures, out_dir):
-    """Evaluate a checkpoint or exported model on a dataset with its protocol: depth under every scale policy,
-    depth-boundary errors, the boundary benchmark (ODS/OIS/AP) and fixed-threshold P/R/F, with reports and a
+    """Evaluate a checkpoint, exported model or run folder on a dataset with its protocol: depth under every scale
+    policy, depth-boundary errors, the boundary benchmark (ODS/OIS/AP) and fixed-threshold P/R/F, with reports and a
     predictions picture."""
     from training.evaluate_run import EvalData, evaluate_checkpoint, report_lines
 

@@ -6,6 +6,7 @@ or outside an explicit `valid_mask`) are drawn in `INVALID_RGB` grey so that the
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -205,6 +206,36 @@ def orientation_arrows(rgb: np.ndarray, theta: np.ndarray, boundary: np.ndarray,
         draw.polygon([tip, left, right], fill=color)
         draw.point((x, y), fill=(255, 0, 255))
     return np.asarray(image)
+
+
+def labels_picture(ob_class: np.ndarray, instance_contour: np.ndarray, theta: np.ndarray, ob: np.ndarray,
+                   valid_mask: np.ndarray, background: np.ndarray | None = None) -> np.ndarray:
+    """One frame's labels side by side, uint8 (H + 14, 3 * (W + 4), 3), captioned: boundaries by class (void
+    yellow, inter-object red, self-occlusion green), instance contours (white), orientation (colour wheel).
+
+    Args:
+        ob_class: uint8 (H, W) class of each boundary pixel (0 none). instance_contour, ob, valid_mask: bool (H, W).
+        theta: float (H, W) orientation in radians, NaN where undefined.
+        background: optional uint8 (H, W, 3) picture behind the boundaries; else the valid mask (grey where
+            invalid).
+    """
+    valid_mask = check_array("valid_mask", np.asarray(valid_mask), shape=(None, None), dtype=bool)
+    if background is None:
+        background = np.where(valid_mask[..., None], np.uint8(200), np.asarray(INVALID_RGB, np.uint8))
+        background = background.astype(np.uint8)
+    contours = np.round(background.astype(np.float64) * 0.35).astype(np.uint8)
+    contours[np.asarray(instance_contour, bool)] = (255, 255, 255)
+    return contact_sheet([("boundaries by class", boundary_overlay(background, ob_class)),
+                          ("instance contours", contours),
+                          ("orientation", orientation_to_rgb(theta, np.asarray(ob, bool), background))], columns=3)
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """uint8 (H, W, 3) RGB encoded as PNG (what a notebook's `_repr_png_` returns)."""
+    rgb = check_array("rgb", np.asarray(rgb), shape=(None, None, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def contact_sheet(tiles: Sequence[tuple[str, np.ndarray]], *, columns: int, caption_px: int = 14,

@@ -68,6 +68,7 @@ class DataSection:
     format: str = "ob_hypersim"
     root: Path = Path("data")
     manifest: Path | None = None
+    shards: Path | None = None  # an `obh export webdataset` folder to read the frames from instead of root's files
     train_split: str = "train"
     train_list: Path | None = None
     val_split: str = "val"

@@ -1,11 +1,10 @@
-"""`obh evaluate CHECKPOINT`: load one of our checkpoints (or an exported model) and evaluate it on a dataset
-(OB-Hypersim manifest rows, or any format of `obtoolkit.datasets`) with that dataset's evaluation preset, with
-reports and a predictions picture."""
+"""`obh evaluate CHECKPOINT`: load one of our checkpoints, exported models or run folders (`from_pretrained`) and
+evaluate it on a dataset (OB-Hypersim manifest rows, or any format of `obtoolkit.datasets`) with that dataset's
+evaluation preset, with reports and a predictions picture."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -17,13 +16,14 @@ from obtoolkit.errors import ConfigError
 from obtoolkit.metrics.boundary import Protocol
 from obtoolkit.metrics.depth import METRIC_NAMES, SCALE_POLICIES, policy_table
 from training.build import data_config, preset_with_depth
-from training.checkpoints import CheckpointInfo, load_model_checkpoint
-from training.config import TrainConfig, recorded_config
+from training.checkpoints import CheckpointInfo
+from training.config import TrainConfig
 from training.data import DataConfig, FrameDataset, ObHypersimDataset
 from training.evaluate import EvalResult, evaluate_model, preset_options, write_evaluation
 from training.format_data import FormatDataConfig, FormatDataset
 from training.inference import Amp
 from training.predict import resolve_device
+from training.pretrained import from_pretrained, run_config
 from training.report import write_evaluation_report
 from training.threads import default_threads, usable_cores
 
@@ -41,12 +41,8 @@ class EvalData:
 
 
 def checkpoint_run_config(info: CheckpointInfo) -> TrainConfig | None:
-    """The recorded config of the run that wrote a checkpoint (None for converted official checkpoints); keys of an
-    older version that this one dropped are ignored."""
-    config = info.extra.get("config")
-    if config is None:
-        return None
-    return recorded_config(json.loads(config), source=f"{info.path}: the run config")[0]
+    """The recorded config of the run that wrote a checkpoint (None for converted official checkpoints)."""
+    return run_config(info)
 
 
 def checkpoint_data_config(run: TrainConfig | None, **where) -> DataConfig:
@@ -110,7 +106,7 @@ def evaluate_checkpoint(checkpoint: Path, data: EvalData, *, out_dir: Path, dept
     metric_workers = default_metric_workers() if metric_workers is None else metric_workers
     if device.type == "cpu":
         share_cpu_with_metric_workers(metric_workers)
-    model, info = load_model_checkpoint(checkpoint, map_location=device)
+    model, info = from_pretrained(checkpoint, device=device)
     scale = info.depth_unit_m if depth_scale is None else depth_scale
     run = checkpoint_run_config(info)
     name = data.dataset or (run.data.format if run is not None else OB_HYPERSIM)

@@ -31,12 +31,12 @@ from tqdm import tqdm
 from obtoolkit.errors import FormatError, MissingFileError, OBToolkitError
 from obtoolkit.fileio import atomic_path
 from obtoolkit.limits import open_image
-from obtoolkit.viz import DEPTH_CMAP
+from obtoolkit.viz import DEPTH_CMAP, png_bytes
 from training.augment import normalize_image
-from training.checkpoints import load_model_checkpoint
 from training.colorize import colorize, overlay_boundary
 from training.evaluate import batches, eval_loader
 from training.inference import Amp, copy_to_host, one_behind, predict_batch
+from training.pretrained import from_pretrained
 
 _EIGHT_BIT_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
@@ -49,6 +49,19 @@ class Prediction:
 
     depth_m: np.ndarray | None
     boundary_probability: np.ndarray | None
+
+    def picture(self) -> np.ndarray:
+        """uint8 RGB (H, 2W + 4, 3): depth in colour (DEPTH_CMAP, as NAME_depth.png) | boundary probability in
+        grey."""
+        depth = colorize(self.depth_m, DEPTH_CMAP)
+        grey = np.round(np.clip(self.boundary_probability, 0.0, 1.0) * 255.0).astype(np.uint8)
+        gap = np.full((depth.shape[0], 4, 3), 255, np.uint8)
+        return np.concatenate([depth, gap, np.repeat(grey[..., None], 3, axis=2)], axis=1)
+
+    def _repr_png_(self) -> bytes:
+        """The picture, for notebooks (Jupyter shows an object by this method)."""
+        return png_bytes(self.picture())
+
 
 
 def find_images(path: str | Path) -> list[Path]:
@@ -216,6 +229,21 @@ def _readable(loaded: Iterator[ImageSample], failed: list[str], notes: list[str]
         yield batch
 
 
+def predict_image(model: torch.nn.Module, rgb_hwc: np.ndarray, *, depth_unit_m: float,
+                  flip_tta: bool = False) -> Prediction:
+    """Depth in metres and boundary probability of one uint8 RGB (H, W, 3) image of any size, as `obh predict`
+    computes them (normalised like the training data, one forward pass on the model's device, eval mode)."""
+    rgb_hwc = np.asarray(rgb_hwc)
+    if rgb_hwc.ndim != 3 or rgb_hwc.shape[2] != 3 or rgb_hwc.dtype != np.uint8:
+        raise ValueError(f"predict_image: expected uint8 RGB (H, W, 3), got {rgb_hwc.dtype} {rgb_hwc.shape}")
+    model.eval()
+    device = next(model.parameters()).device
+    image = torch.from_numpy(normalize_image(rgb_hwc.astype(np.float32)))[None].to(device)
+    out = predict_batch(model, image, flip_tta=flip_tta)
+    return Prediction(depth_m=out.depth[0, 0].cpu().numpy() * np.float32(depth_unit_m),
+                      boundary_probability=out.probability[0, 0].cpu().numpy())
+
+
 def _start(model: torch.nn.Module, batch: ImageSample, device: torch.device, flip_tta: bool, amp: Amp):
     prediction = predict_batch(model, batch.image.to(device, non_blocking=True), flip_tta=flip_tta, amp=amp)
     return copy_to_host(prediction.depth, prediction.probability)
@@ -224,10 +252,11 @@ def _start(model: torch.nn.Module, batch: ImageSample, device: torch.device, fli
 def run_predict(checkpoint: str | Path, inputs: str | Path, out_dir: str | Path, *, flip_tta: bool = False,
                 save_raw: bool = False, device: str = "auto", progress: bool = True, batch_size: int = 1,
                 workers: int = 0, amp: Amp = "none") -> Predicted:
-    """Load one of our checkpoints (or exported models) and predict every image of `inputs` (a file or a folder)
-    into `out_dir`; images that cannot be read are recorded in the result and skipped."""
+    """Load one of our checkpoints, exported models or run folders (`from_pretrained`) and predict every image of
+    `inputs` (a file or a folder) into `out_dir`; images that cannot be read are recorded in the result and
+    skipped."""
     images = find_images(inputs)
-    model, info = load_model_checkpoint(checkpoint, map_location=resolve_device(device))
+    model, info = from_pretrained(checkpoint, device=resolve_device(device))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return predict_images(model, info.depth_unit_m, images, out_dir, flip_tta=flip_tta, save_raw=save_raw,

@@ -10,7 +10,7 @@ import numpy as np
 
 from obtoolkit._checks import check_array, check_same_hw
 from obtoolkit.errors import EmptyFrameError, FormatError
-from obtoolkit.hypersim.camera import HypersimCamera
+from obtoolkit.hypersim.camera import HypersimCamera, read_camera_parameters
 from obtoolkit.hypersim.h5 import read_hdf5_dataset
 from obtoolkit.hypersim.layout import FINAL_MODALITIES, GEOMETRY_MODALITIES, FrameId, HypersimLayout, ModalitySpec
 from obtoolkit.limits import open_image
@@ -119,6 +119,29 @@ class FrameGeometry:
     def has_ids(self) -> bool:
         """All three id maps are present (the instance rule can run)."""
         return all(a is not None for a in (self.semantic, self.semantic_instance, self.render_entity_id))
+
+    @classmethod
+    def read(cls, root: str | Path, scene: str, camera: str, frame: int, *, camera_csv: str | Path | None = None,
+             modalities: Collection[str] = DEFAULT_GEOMETRY_KINDS) -> FrameGeometry:
+        """One frame of a Hypersim tree by name, with its scene's camera: what `compute_labels` takes.
+
+            geometry = FrameGeometry.read("hypersim", "ai_001_001", "cam_00", 0)
+
+        Args:
+            root: the Hypersim root (scene folders `ai_VVV_NNN/`).
+            scene, camera, frame: e.g. "ai_001_001", "cam_00", 0.
+            camera_csv: Hypersim's metadata_camera_parameters.csv (default: the one at `root`).
+            modalities: geometry modalities to read (`read_frame_geometry`).
+
+        Raises:
+            MissingFileError / FormatError: a file is missing or unreadable (the message names it); EmptyFrameError:
+                no valid pixel.
+        """
+        layout = HypersimLayout(root)
+        csv = layout.camera_parameters_csv if camera_csv is None else Path(camera_csv)
+        parameters = read_camera_parameters(csv, scenes=[scene]).camera(scene)
+        return read_frame_geometry(layout, FrameId(scene, camera, int(frame)), camera=parameters,
+                                   modalities=modalities)
 
 
 def frame_geometry(

@@ -279,6 +279,7 @@ class BoundaryResult:
     ods: best interpolated point of the summed curve (threshold, R, P, F). ois_*: R, P, F of the per-image best
     thresholds' counts, pooled. ap: BSDS average precision. r50: recall at 50 % precision (NaN if never reached).
     curve: (K, 4) float64 rows [threshold, R, P, F] of the summed counts. n_images: images accumulated.
+    totals: int64 (4, K) the summed counts themselves, rows cnt_r, sum_r, cnt_p, sum_p (PR-curve viewers want them).
     """
 
     ods: BestPoint
@@ -289,6 +290,7 @@ class BoundaryResult:
     r50: float
     curve: np.ndarray
     n_images: int
+    totals: np.ndarray | None = None
 
     def as_dict(self) -> dict[str, float | int]:
         """Flat JSON-friendly numbers (no curve)."""
@@ -342,7 +344,7 @@ class BoundaryMetric:
         if self.n_images == 0:
             nan = float("nan")
             return BoundaryResult(BestPoint(nan, nan, nan, nan), nan, nan, nan, nan, nan,
-                                  np.stack([self.thresholds, recall, precision, f], axis=1), 0)
+                                  np.stack([self.thresholds, recall, precision, f], axis=1), 0, self.totals.copy())
         ois_r, ois_p, ois_f = (float(x) for x in recall_precision_f(*self.ois_totals))
         return BoundaryResult(
             ods=best_interpolated(self.thresholds, recall, precision),
@@ -351,6 +353,7 @@ class BoundaryMetric:
             r50=recall_at_precision(recall, precision),
             curve=np.stack([self.thresholds, recall, precision, f], axis=1),
             n_images=self.n_images,
+            totals=self.totals.copy(),
         )
 
 

@@ -20,9 +20,7 @@ from joblib import Parallel, delayed, parallel_config
 from tqdm import tqdm
 
 from obtoolkit.metrics import maps_io, report
-from obtoolkit.metrics.boundary import BoundaryCounts, BoundaryEvalOptions, binary_map, image_boundary_counts
-from obtoolkit.metrics.cardinality import maximum_matching
-from obtoolkit.metrics.disk import matching_radius_px
+from obtoolkit.metrics.boundary import BoundaryCounts, BoundaryEvalOptions, image_boundary_counts
 from obtoolkit.metrics.evaluators import BoundaryEvaluation, BoundaryEvaluator
 from obtoolkit.metrics.fixed_threshold import (
     FIXED_THRESHOLDS,
@@ -137,7 +135,9 @@ def write_outputs(job: MapsJob, evaluation: BoundaryEvaluation, files: dict[str,
     report.plot_pr_curve(out / "pr_curve.png", curves, ods)
     names = report.worst_and_best(evaluation.per_image, job.n_report_images)
     rows = {row.name: row for row in evaluation.per_image}
-    pictures = [_pictures(job, name, *files[name], rows[name].best_threshold, evaluation.options) for name in names]
+    worst = min(job.n_report_images, len(names))
+    pictures = [dataclasses.replace(_pictures(job, name, *files[name], rows[name].best_threshold, evaluation.options),
+                                    reason="worst F" if i < worst else "best F") for i, name in enumerate(names)]
     report.write_html_report(out, evaluation, pictures)
 
 
@@ -145,10 +145,7 @@ def _pictures(job: MapsJob, name: str, pred_path: Path, gt_path: Path, threshold
               options: BoundaryEvalOptions) -> report.ImagePictures:
     pred, gts = maps_io.read_map_pair(pred_path, gt_path, invert=job.invert, max_pixels=job.max_pixels)
     gt_any = np.logical_or.reduce(gts)
-    binary = binary_map(pred, threshold, options)
-    radius = matching_radius_px(*binary.shape, options.max_dist)
-    pred_matched, gt_matched = maximum_matching(binary, gts[0], radius)
-    picture = report.matches_picture(pred_matched, binary & ~pred_matched, gts[0] & ~gt_matched)
+    picture = report.match_picture(pred, gts[0], threshold, options)
     rgb = None
     if job.rgb_dir is not None:
         rgb_path = Path(job.rgb_dir) / f"{name}{job.rgb_suffix}"

@@ -29,7 +29,7 @@ from obh.options import emit, jobs_option, json_option, out_option
 @click.option("--rgb-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Optional folder of RGB images (<GT stem><rgb-suffix>) shown in the report.")
 @click.option("--rgb-suffix", default=".jpg", show_default=True)
-@jobs_option(param="n_jobs")
+@jobs_option(default=-1, help="Worker processes, one image and one thread each.", param="n_jobs")
 @click.option("--fixed-threshold", "fixed_thresholds", type=click.FloatRange(0, 1), multiple=True,
               default=(0.5, 0.7), show_default=True,
               help="Thresholds of the fixed-threshold P/R/F (tolerance-matched and pixel-wise); repeat the option.")
@@ -51,7 +51,7 @@ def evaluate_maps(pred_dir: Path, gt_dir: Path, out_dir: Path, protocol: str, ma
                                   apply_nms=apply_nms, nms_presmooth_radius=nms_presmooth)
     job = MapsJob(pred_dir, gt_dir, out_dir, invert=invert, pred_suffix=pred_suffix, rgb_dir=rgb_dir,
                   rgb_suffix=rgb_suffix, max_pixels=max_pixels or maps_io.MAX_MAP_PIXELS)
-    maps = run(job, options, n_jobs=n_jobs, fixed_thresholds=fixed_thresholds)
+    maps = run(job, options, n_jobs=n_jobs, progress=True, fixed_thresholds=fixed_thresholds)
     result = maps.boundary
 
     def text() -> str:

@@ -14,6 +14,7 @@ non-finite loss or gradients is skipped by the fused optimizer itself. Validatio
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -31,6 +32,7 @@ from obtoolkit.config import dump_yaml, to_mapping
 from obtoolkit.errors import ConfigError
 from obtoolkit.fileio import atomic_write_text, remove_stale_temporaries
 from obtoolkit.provenance import git_sha, package_version
+from obtoolkit.treelock import lock_tree
 from training import distributed
 from training.build import (
     build_loss,
@@ -360,13 +362,17 @@ class TrainRecipe:
 
 
 def train(config: TrainConfig) -> Path:
-    """Train (or resume) the configured run; returns its folder."""
+    """Train (or resume) the configured run; returns its folder. The main process holds the run folder's lock
+    (`obtoolkit.treelock`): a second run on the same folder is refused with a message naming the first."""
+    check_train_config(config)  # a refused config leaves no run folder
     recipe = TrainRecipe(config)
-    try:
-        recipe.setup()
-        recipe.train()
-    finally:
-        recipe.cleanup()
+    main_process = int(os.environ.get("RANK", "0")) == 0  # torchrun's ranks share one folder: rank 0 locks it
+    with lock_tree(recipe.run_dir) if main_process else contextlib.nullcontext():
+        try:
+            recipe.setup()
+            recipe.train()
+        finally:
+            recipe.cleanup()
     return recipe.run_dir
 
 

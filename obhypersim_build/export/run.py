@@ -28,6 +28,7 @@ from obtoolkit.provenance import git_sha, package_version
 from obtoolkit.shards import FORMAT_VERSION, INDEX_NAME, SAMPLES_NAME
 from obtoolkit.shards.index import FORMAT_NAME, shard_problems
 from obtoolkit.shards.reader import LOCATION_COLUMNS
+from obtoolkit.treelock import LOCK_NAME, lock_tree
 
 from .card import dataset_card
 from .hf import hf_schema, write_hf_file
@@ -65,6 +66,12 @@ def export_dataset(root: str | Path, out_dir: str | Path, settings: ExportSettin
     start = time.perf_counter()
     root, out_dir = Path(root), Path(out_dir)
     plan = plan_export(root, manifest or root / "manifest.parquet", settings, progress=progress)
+    with lock_tree(out_dir):  # one export per folder at a time (TreeLockedError names the other)
+        return _export(plan, root, out_dir, settings, jobs=jobs, progress=progress, start=start)
+
+
+def _export(plan: ExportPlan, root: Path, out_dir: Path, settings: ExportSettings, *, jobs: int, progress: bool,
+            start: float) -> ExportSummary:
     state = _State(out_dir, _fingerprint(plan))
     remove_stale_temporaries(out_dir)
     records = {part.name: state.finished(part) for part in plan.parts}
@@ -119,7 +126,7 @@ class _State:
             if found != fingerprint:
                 raise FormatError(settings, f"an export of the same manifest with the same settings {fingerprint}",
                                   f"{found}; export into another folder, or delete this one")
-        elif out_dir.is_dir() and any(out_dir.iterdir()):
+        elif out_dir.is_dir() and any(p.name not in (STATE_DIR, LOCK_NAME) for p in out_dir.iterdir()):
             raise FormatError(out_dir, "an empty folder (or an unfinished export to resume)", "other files")
         atomic_write_text(settings, json.dumps(fingerprint, indent=1, sort_keys=True) + "\n")
 

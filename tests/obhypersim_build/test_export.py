@@ -261,3 +261,14 @@ def test_cli_exports_a_split_and_verifies(tree, tmp_path):
     assert {r["split"] for r in ShardReader(out).manifest_rows()} == {"train"}
     result = runner.invoke(main, ["export", "verify", str(out)])
     assert result.exit_code == 0 and "4 samples, 1 parts, 0 problems" in result.output
+
+
+def test_a_second_export_into_one_folder_is_refused_naming_the_first(tree, tmp_path):
+    from obtoolkit.treelock import TreeLockedError, lock_tree
+
+    out = tmp_path / "shards"
+    with lock_tree(out, command="obh export (the first)"), pytest.raises(TreeLockedError, match="the first"):
+        export_dataset(tree, out, wds(max_samples=3), progress=False)
+    assert sorted(p.name for p in out.iterdir()) == [".obh.lock"]
+    summary = export_dataset(tree, out, wds(max_samples=3), progress=False)  # the lock file is not "other files"
+    assert summary.n_kept == 0 and (out / "index.json").is_file()

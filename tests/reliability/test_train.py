@@ -281,3 +281,15 @@ def test_train_killed_at_random_points_resumes_bit_for_bit(train_data, tmp_path,
     assert read_log(resumed, "end")[-1]["parameters"] == read_log(whole, "end")[0]["parameters"]
     assert _train_steps(resumed) == list(range(1, total + 1))
     assert not any(".obh-tmp." in p.name for p in checkpoints.iterdir())
+
+
+# Finding 3 (training and export side): a second run on one run folder or export folder is refused, naming the first.
+def test_a_second_train_on_the_same_run_folder_refuses_naming_the_first(train_data, tmp_path, toy_variants):
+    from obtoolkit.treelock import TreeLockedError, lock_tree
+
+    config = make_config(train_data, tmp_path, schedule=_schedule(2))
+    with lock_tree(tmp_path / "run", command="obh train (the first)"), pytest.raises(TreeLockedError) as raised:
+        train(config)
+    assert "obh train (the first)" in str(raised.value) and "\n" not in str(raised.value)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+    assert (train(config) / "checkpoints" / "last.pt").is_file()  # the lock is released with its holder

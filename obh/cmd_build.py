@@ -103,7 +103,7 @@ def manifest_stats(path):
 
 @manifest.command("index")
 @click.argument("root", type=_EXISTING_DIR)
-@click.option("--format", "dataset", default=OB_HYPERSIM, show_default=True,
+@click.option("--format", "dataset", metavar="NAME", default=OB_HYPERSIM, show_default=True,
               help=f"The dataset's on-disk format: {', '.join(DATASETS)} (docs/datasets/).")
 @click.option("--val-frames", type=click.IntRange(min=0), default=0, show_default=True,
               help="Other formats: hold this many train frames out as split \"val\" (evenly spaced).")

@@ -55,8 +55,19 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_version(), prog_name="obh")
-def main() -> None:
-    """OB-Hypersim toolkit: Hypersim reading, occlusion-boundary labels, generation, MoDOT training."""
+@click.option("-q", "--quiet", count=True, help="Only warnings and errors in the log (-qq: errors only).")
+@click.option("-v", "--verbose", count=True, help="Debug messages of this project (-vv: of every library too).")
+@click.pass_context
+def main(ctx: click.Context, quiet: int, verbose: int) -> None:
+    """OB-Hypersim toolkit: Hypersim reading, occlusion-boundary labels, generation, MoDOT training.
+
+    Every command spells shared options the same way: -j/--jobs N (-1: every usable core), -o/--out PATH, config
+    overrides as SECTION.KEY=VALUE or --set SECTION.KEY=VALUE, --json for a result that scripts read. Log messages
+    go to stderr (INFO by default; -q and -v before the command name change that).
+    """
+    from obh.options import configure_logging
+
+    ctx.call_on_close(configure_logging(verbose - quiet))
 
 
 # Each module defines click commands and lists them in COMMANDS.

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-_DIR = click.Path(file_okay=False, path_type=Path)
+from obh.options import config_overrides, emit, jobs_option, json_option, out_option
+
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-_JOBS = click.IntRange(min=1)
 FAILURES_SHOWN = 10
 # `obh manifest index --format`: OB-Hypersim (the default) and the formats of obtoolkit.datasets (listed here, not
 # imported, to keep the CLI quick to start; a test checks the two lists agree)
@@ -21,16 +21,16 @@ DATASETS = (OB_HYPERSIM, "nyudmt", "ob_future", "ibims", "diode", "ob_diode", "o
 
 @click.command()
 @click.argument("hypersim_root", type=_EXISTING_DIR)
-@click.argument("out_root", type=_DIR)
+@out_option(required=True, param="out_root", positional="OUT_ROOT",
+            help="Output root: labels in MoDOT's layout and manifest.parquet.")
+@config_overrides
 @click.option("--config", "config_path", type=_EXISTING_FILE, help="build.yaml (labels, validation, inputs, ...).")
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override a config value, e.g. --set labels.tau_rel=0 (repeatable).")
 @click.option("--scenes", multiple=True, help="Only these scenes (repeatable, or comma-separated).")
 @click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
               help="Only frames of this official split (needs the split CSV; repeatable).")
-@click.option("--jobs", "-j", default=1, show_default=True, type=_JOBS,
-              help="Local worker processes (joblib).")
+@jobs_option(help="Local worker processes (joblib).")
 @click.option("--dask-scheduler", metavar="ADDRESS", help="Run the tasks on an existing Dask cluster.")
+@json_option
 def generate(hypersim_root, out_root, config_path, overrides, scenes, splits, jobs, dask_scheduler):
     """Turn a Hypersim tree into labelled OB-Hypersim (resumable; reruns skip finished frames; exit 1 when any
     frame failed)."""
@@ -41,8 +41,11 @@ def generate(hypersim_root, out_root, config_path, overrides, scenes, splits, jo
     scenes = [s for item in scenes for s in item.split(",") if s]
     summary = run_generate(hypersim_root, out_root, config, scenes=scenes or None, splits=list(splits) or None,
                            jobs=jobs, dask_scheduler=dask_scheduler)
-    click.echo(f"{summary.n_frames} frames: {summary.n_ok} ok, {summary.n_failed} failed "
-               f"({summary.frames_per_second:.2f} frames/s); manifest: {summary.manifest_path}")
+    failures = [{"frame": f"{r.scene}/{r.camera}/{r.frame:04d}", "error": r.error} for r in summary.failures]
+    emit({"frames": summary.n_frames, "ok": summary.n_ok, "failed": summary.n_failed, "seconds": summary.seconds,
+          "frames_per_second": summary.frames_per_second, "manifest": summary.manifest_path, "failures": failures},
+         f"{summary.n_frames} frames: {summary.n_ok} ok, {summary.n_failed} failed "
+         f"({summary.frames_per_second:.2f} frames/s); manifest: {summary.manifest_path}")
     if summary.n_failed:
         for record in summary.failures[:FAILURES_SHOWN]:
             click.echo(f"FAILED {record.scene}/{record.camera}/{record.frame:04d}: {record.error}", err=True)
@@ -56,9 +59,10 @@ def generate(hypersim_root, out_root, config_path, overrides, scenes, splits, jo
 @click.argument("label_root", type=_EXISTING_DIR)
 @click.option("--hypersim-root", type=_EXISTING_DIR, help="Also run the checks that need normals and instance ids.")
 @click.option("--camera-csv", type=_EXISTING_FILE, help="Camera-parameter CSV (default: at the Hypersim root).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON report (default: LABEL_ROOT/validation_report.json).")
-@click.option("--jobs", "-j", default=1, show_default=True, type=_JOBS)
+@out_option(file=True, param="report_path", aliases=("--report",),
+            help="JSON report (default: LABEL_ROOT/validation_report.json).")
+@jobs_option()
+@json_option
 def validate(label_root, hypersim_root, camera_csv, report_path, jobs):
     """Check every labelled frame (exit status 1 when any frame fails)."""
     import pandas as pd
@@ -68,9 +72,13 @@ def validate(label_root, hypersim_root, camera_csv, report_path, jobs):
     summary = validate_tree(label_root, hypersim_root=hypersim_root, camera_csv=camera_csv, jobs=jobs)
     report_path = report_path or label_root / "validation_report.json"
     write_report(summary, report_path)
-    with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 140):
-        click.echo(pd.DataFrame(summary.table()).to_string(index=False))
-    click.echo(f"{len(summary.reports)} frames, {summary.n_failed} failed; report: {report_path}")
+    def text() -> str:
+        with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 140):
+            table = pd.DataFrame(summary.table()).to_string(index=False)
+        return f"{table}\n{len(summary.reports)} frames, {summary.n_failed} failed; report: {report_path}"
+
+    emit({"frames": len(summary.reports), "failed": summary.n_failed, "report": report_path,
+          "checks": summary.table(), "failed_frames": [r.frame for r in summary.reports if r.failed]}, text)
     if summary.n_failed:
         sys.exit(1)
 
@@ -82,23 +90,34 @@ def manifest():
 
 @manifest.command("show")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--rows", default=20, show_default=True, type=click.IntRange(min=0))
-@click.option("--columns", help="Comma-separated columns.")
-@click.option("--status", type=click.Choice(["ok", "error"]))
+@click.option("--rows", default=20, show_default=True, type=click.IntRange(min=0), help="Rows shown (0: all).")
+@click.option("--columns", metavar="A,B,C|all",
+              help="Comma-separated columns, or all [default: scene, camera, frame, split, status, height, width, "
+                   "ob_fraction, target_fraction, invalid_fraction, and error when a shown row failed].")
+@click.option("--status", type=click.Choice(["ok", "error"]), help="Only rows of this status.")
+@json_option
 def manifest_show(path, rows, columns, status):
-    """Print the first rows of a manifest."""
-    from obhypersim_build.manifest_tools import show
+    """Print the first rows of a manifest, a few columns by default."""
+    from obhypersim_build.manifest_tools import UnknownColumnsError, format_shown, show_frame
 
-    click.echo(show(path, rows=rows, columns=columns.split(",") if columns else None, status=status))
+    names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    try:
+        shown, total = show_frame(path, rows=rows, columns=names, status=status)
+    except UnknownColumnsError as error:
+        raise click.BadParameter(str(error), param_hint="'--columns'") from error
+    emit({"rows": total, "shown": shown}, lambda: format_shown(shown, total))
 
 
 @manifest.command("stats")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
+@json_option
 def manifest_stats(path):
     """Per split and per scene: frames, failures and label statistics; then the failed frames with their errors."""
     from obhypersim_build.manifest_tools import format_stats, manifest_frame, stats_tables
 
-    click.echo(format_stats(stats_tables(manifest_frame(path))))
+    tables = stats_tables(manifest_frame(path))
+    emit({"by_split": tables["by_split"].reset_index(), "by_scene": tables["by_scene"].reset_index(),
+          "failures": tables["failures"]}, lambda: format_stats(tables))
 
 
 @manifest.command("index")
@@ -107,10 +126,10 @@ def manifest_stats(path):
               help=f"The dataset's on-disk format: {', '.join(DATASETS)} (docs/datasets/).")
 @click.option("--val-frames", type=click.IntRange(min=0), default=0, show_default=True,
               help="Other formats: hold this many train frames out as split \"val\" (evenly spaced).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output manifest (default: ROOT/manifest.parquet).")
+@out_option(file=True, param="out_path", help="Output manifest (default: ROOT/manifest.parquet).")
 @click.option("--split-csv", type=_EXISTING_FILE, help="Hypersim's split CSV, to fill split and public columns.")
-@click.option("--jobs", "-j", default=1, show_default=True, type=_JOBS)
+@jobs_option()
+@json_option
 def manifest_index(root, dataset, val_frames, out_path, split_csv, jobs):
     """Build a manifest for a dataset folder: OB-Hypersim in MoDOT's layout (e.g. the authors' release), or NYUD-MT,
     OB-FUTURE, iBims-1, DIODE, OB-DIODE, OB-EntitySeg in their own layouts (--format)."""
@@ -128,7 +147,9 @@ def manifest_index(root, dataset, val_frames, out_path, split_csv, jobs):
                 raise
             raise click.ClickException(f"{error} (another dataset? pass --format, one of {', '.join(DATASETS[1:])})"
                                        ) from error
-        click.echo(f"{len(frame)} frames ({int((frame['status'] == 'ok').sum())} ok) -> {out_path}")
+        n_ok = int((frame["status"] == "ok").sum())
+        emit({"frames": len(frame), "ok": n_ok, "failed": len(frame) - n_ok, "manifest": out_path},
+             f"{len(frame)} frames ({n_ok} ok) -> {out_path}")
         return
     from obtoolkit.datasets import dataset_names
     from obtoolkit.datasets.manifest import index_dataset
@@ -140,27 +161,32 @@ def manifest_index(root, dataset, val_frames, out_path, split_csv, jobs):
         raise click.BadParameter(f"only for OB-Hypersim ({dataset} reads its own split files)",
                                  param_hint="--split-csv")
     indexed = index_dataset(dataset, root, out_path, val_frames=val_frames, jobs=jobs)
-    failed = sum(row["status"] != "ok" for row in indexed.rows)
-    counts = ", ".join(f"{split} {n}" for split, n in indexed.splits().items())
-    click.echo(f"{len(indexed.rows)} frames ({len(indexed.rows) - failed} ok: {counts or 'none'}) -> {out_path}")
-    for row in [r for r in indexed.rows if r["status"] != "ok"][:FAILURES_SHOWN]:
-        click.echo(f"FAILED {row['frame_id']}: {row['error']}", err=True)
+    failures = [{"frame": row["frame_id"], "error": row["error"]} for row in indexed.rows if row["status"] != "ok"]
+    n_ok = len(indexed.rows) - len(failures)
+    counts = ", ".join(f"{split} {n}" for split, n in indexed.splits().items()) or "none"
+    emit({"frames": len(indexed.rows), "ok": n_ok, "failed": len(failures), "splits": indexed.splits(),
+          "manifest": out_path, "failures": failures},
+         f"{len(indexed.rows)} frames ({n_ok} ok: {counts}) -> {out_path}")
+    for failure in failures[:FAILURES_SHOWN]:
+        click.echo(f"FAILED {failure['frame']}: {failure['error']}", err=True)
 
 
 @manifest.command("merge")
 @click.argument("parts", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@out_option(file=True, required=True, param="out_path", help="The merged manifest.")
+@json_option
 def manifest_merge(parts, out_path):
     """Merge manifest parts (files or folders of part-*.parquet) into one sorted manifest."""
     from obtoolkit.manifest import merge_parts
 
     files = [p for path in parts for p in (sorted(path.glob("*.parquet")) if path.is_dir() else [path])]
     table = merge_parts(files, out_path)
-    click.echo(f"{table.num_rows} rows from {len(files)} parts -> {out_path}")
+    emit({"rows": table.num_rows, "parts": len(files), "manifest": out_path},
+         f"{table.num_rows} rows from {len(files)} parts -> {out_path}")
 
 
 @click.command("export-splits")
-@click.argument("out_dir", type=_DIR)
+@out_option(required=True, param="out_dir", positional="OUT_DIR", help="Folder for the split lists.")
 @click.option("--preset", required=True, type=click.Choice(["hypersim-v1", "modot"]))
 @click.option("--split-csv", type=_EXISTING_FILE, help="Hypersim's metadata_images_split_scene_v1.csv (hypersim-v1).")
 @click.option("--modot-lists", help="Folder or base URL of MoDOT's hypersim_filtered_{train,test}.txt "
@@ -169,6 +195,7 @@ def manifest_merge(parts, out_path):
 @click.option("--max-nan-fraction", type=click.FloatRange(0, 1))
 @click.option("--min-ob-fraction", type=click.FloatRange(0, 1))
 @click.option("--split", "splits", multiple=True, help="Only these splits (repeatable).")
+@json_option
 def export_splits(out_dir, preset, split_csv, modot_lists, manifest_path, max_nan_fraction, min_ob_fraction, splits):
     """Write split lists in MoDOT's format (one `hypersim/ai_VVV_NNN/cam_XX/tonemap/IIII` per line) and Parquet/CSV."""
     from obhypersim_build.splits import SplitFilters
@@ -178,16 +205,18 @@ def export_splits(out_dir, preset, split_csv, modot_lists, manifest_path, max_na
     counts = run_export(out_dir, preset, split_csv=split_csv, modot_lists=modot_lists, manifest=manifest_path,
                         filters=filters, splits=list(splits) or None)
     dropped = json.loads((Path(out_dir) / "splits.json").read_text())["dropped"]
-    click.echo(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" -> {out_dir}"
-               + (f" ({dropped} frames dropped by the manifest filters)" if dropped else ""))
+    emit({"counts": counts, "dropped": dropped, "out": out_dir},
+         ", ".join(f"{name}: {n}" for name, n in counts.items()) + f" -> {out_dir}"
+         + (f" ({dropped} frames dropped by the manifest filters)" if dropped else ""))
 
 
 @click.command()
 @click.argument("label_root", type=_EXISTING_DIR)
-@click.option("--out", "out_dir", type=_DIR, help="Where to write the pictures (default: LABEL_ROOT/pictures).")
+@out_option(param="out_dir", help="Where to write the pictures (default: LABEL_ROOT/pictures).")
 @click.option("--frame", "frames", multiple=True, metavar="ai_VVV_NNN/cam_XX/IIII", help="Only these frames.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many frames.")
-@click.option("--jobs", "-j", default=1, show_default=True, type=_JOBS)
+@jobs_option()
+@json_option
 def viz(label_root, out_dir, frames, limit, jobs):
     """Pictures of labels: boundaries by class, orientation wheel and arrows, depth (one PNG per frame; a frame
     that cannot be read is reported and skipped, and the exit status is then 1)."""
@@ -199,8 +228,10 @@ def viz(label_root, out_dir, frames, limit, jobs):
                        jobs=jobs)
     for frame, error in summary.failures[:FAILURES_SHOWN]:
         click.echo(f"FAILED {frame}: {error}", err=True)
-    click.echo(f"{len(summary.paths)} pictures under {out_dir}" + (f"; {len(summary.failures)} frames failed"
-                                                                     if summary.failures else ""))
+    emit({"pictures": summary.paths, "failed": len(summary.failures), "out": out_dir,
+          "failures": [{"frame": str(frame), "error": error} for frame, error in summary.failures]},
+         f"{len(summary.paths)} pictures under {out_dir}"
+         + (f"; {len(summary.failures)} frames failed" if summary.failures else ""))
     if summary.failures:
         sys.exit(1)
 

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from obh.options import emit, json_option, out_option
+
 
 @click.command()
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@out_option(required=True, positional="OUT", help="Folder for the scenes (a Hypersim root).")
 @click.option("--scenes", default=1, show_default=True, type=click.IntRange(min=1), help="Number of scenes.")
 @click.option("--frames", default=3, show_default=True, type=click.IntRange(min=1),
               help="Keyframes per camera trajectory.")
@@ -17,6 +19,7 @@ import click
               help="Camera trajectories per scene.")
 @click.option("--width", default=1024, show_default=True, type=click.IntRange(min=2), help="Image width (pixels).")
 @click.option("--height", default=768, show_default=True, type=click.IntRange(min=2), help="Image height (pixels).")
+@json_option
 def synth(out: Path, scenes: int, frames: int, seed: int, cameras: int, width: int, height: int) -> None:
     """Write synthetic Hypersim scenes under OUT: Hypersim's exact layout and formats, meshes, camera and split
     CSVs, and reference occlusion boundaries computed from the meshes (docs/synthetic_scenes.md)."""
@@ -32,12 +35,11 @@ def synth(out: Path, scenes: int, frames: int, seed: int, cameras: int, width: i
 
         names = make_synthetic_dataset(out, scenes=scenes, frames=frames, seed=seed, height=height, width=width,
                                        cameras=cameras, progress=advance)
-    click.echo(f"wrote {len(names)} scene(s) ({', '.join(names)}) under {out}")
+    emit({"scenes": names, "out": out}, f"wrote {len(names)} scene(s) ({', '.join(names)}) under {out}")
 
 
 @click.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the demo's data, run and report (default: a temporary folder).")
+@out_option(param="out_dir", help="Folder for the demo's data, run and report (default: a temporary folder).")
 @click.option("--train-steps", type=click.IntRange(min=1), default=None,
               help="Training steps (default: configs/demo_cpu.yaml's, a few hundred).")
 def demo(out_dir: Path | None, train_steps: int | None) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from obh.options import emit, jobs_option, json_option, out_option, print_json, wants_json
+
 # The library is imported inside the command: importing obtoolkit.hypersim (pandas, h5py) would slow every `obh`.
 DETAIL_CHOICES = ("build", "all", "none")  # obhypersim_build.download.selection.DETAIL_SETS (checked by a test)
 
@@ -17,7 +19,8 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @click.command()
-@click.argument("out_root", type=click.Path(file_okay=False, path_type=Path))
+@out_option(required=True, param="out_root", positional="OUT_ROOT",
+            help="The local Hypersim root the files go to (official layout).")
 @click.option("--scenes", multiple=True, help="Scene names, e.g. ai_001_001 (repeatable, or comma-separated).")
 @click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
               help="Public frames of this official split (repeatable); alone, every scene of the split.")
@@ -28,8 +31,7 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--cameras", multiple=True, help="Only these trajectories, e.g. cam_00 (repeatable, comma-separated).")
 @click.option("--detail", type=click.Choice(DETAIL_CHOICES), default="build", show_default=True,
               help="Which _detail/ files: build = scene/camera/node tables, camera poses, mesh annotations.")
-@click.option("--jobs", "-j", default=4, show_default=True, type=click.IntRange(min=1),
-              help="Parallel downloads (threads).")
+@jobs_option(default=4, help="Parallel downloads (threads).")
 @click.option("--list", "list_files", is_flag=True, help="Print the selected files, their sizes and local state.")
 @click.option("--dry-run", is_flag=True, help="Print totals (files, bytes to fetch, bytes verified); fetch nothing.")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(min=0),
@@ -44,6 +46,7 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
                                      "split CSVs [default: its main branch on raw.githubusercontent.com].")
 @click.option("--rehash", is_flag=True, help="Re-hash existing files even when the verification cache vouches.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar in bytes.")
+@json_option
 def download(out_root, scenes, splits, modalities, cameras, detail, jobs, list_files, dry_run, retries, timeout_s,
              backoff_s, base_url, metadata_url, rehash, progress):
     """Fetch the selected Hypersim files into OUT_ROOT (official layout; rerun to resume; exit 1 on failures)."""
@@ -83,7 +86,9 @@ def _preview(request, policy, jobs: int, rehash: bool, *, list_files: bool, dry_
     from obhypersim_build.download import METADATA_FILES, metadata_state, preview
 
     plan = preview(request, policy=policy, jobs=jobs, rehash=rehash)
-    if list_files:
+    if wants_json():
+        _preview_json(request, plan, list_files=list_files)
+    elif list_files:
         click.echo(f"{'state':9} {'compressed':>12} {'size':>12}  name")
         for name, state in metadata_state(request).items():
             click.echo(f"{state:9} {'-':>12} {'-':>12}  {name}  ({request.metadata_file_url(name)})")
@@ -91,7 +96,7 @@ def _preview(request, policy, jobs: int, rehash: bool, *, list_files: bool, dry_
             member = planned.task.member
             click.echo(f"{planned.state:9} {member.compressed_size:>12} {member.uncompressed_size:>12}  {member.name}")
     totals = plan.totals()
-    if dry_run:
+    if dry_run and not wants_json():
         missing_csvs = sum(state == "missing" for state in metadata_state(request).values())
         click.echo(f"{totals['files']} files: {totals['files_to_fetch']} to fetch "
                    f"({_size(totals['bytes_to_fetch'])}, {_size(totals['bytes_partial'])} already in partial files), "
@@ -103,14 +108,32 @@ def _preview(request, policy, jobs: int, rehash: bool, *, list_files: bool, dry_
         sys.exit(1)
 
 
+def _preview_json(request, plan, *, list_files: bool) -> None:
+    from obhypersim_build.download import METADATA_FILES, metadata_state
+
+    metadata = metadata_state(request)
+    data = {**plan.totals(), "metadata_csvs": len(METADATA_FILES),
+            "metadata_csvs_to_fetch": sum(state == "missing" for state in metadata.values()),
+            "archive_failures": [{"name": f.name, "error": f.error} for f in plan.failures]}
+    if list_files:
+        data["metadata"] = [{"name": name, "state": state, "url": request.metadata_file_url(name)}
+                            for name, state in metadata.items()]
+        data["files"] = [{"name": p.task.member.name, "state": p.state, "size": p.task.member.uncompressed_size,
+                          "compressed_size": p.task.member.compressed_size} for p in plan.files]
+    print_json(data)
+
+
 def _summarise(report, out_root: Path) -> None:
     from obhypersim_build.download.driver import REPORT_NAME, format_failures
 
     transfer = report.transfer
-    click.echo(f"{report.count('ok')} ok, {report.count('skipped')} skipped (already verified), "
-               f"{report.count('failed')} failed; {_size(transfer['bytes_received'])} received in "
-               f"{report.seconds:.1f} s ({transfer['requests']} requests, {transfer['retries']} retries); "
-               f"report: {out_root / REPORT_NAME}")
+    summary = report.as_dict()
+    summary.pop("settings")
+    emit({**summary, "report": out_root / REPORT_NAME},
+         f"{report.count('ok')} ok, {report.count('skipped')} skipped (already verified), "
+         f"{report.count('failed')} failed; {_size(transfer['bytes_received'])} received in "
+         f"{report.seconds:.1f} s ({transfer['requests']} requests, {transfer['retries']} retries); "
+         f"report: {out_root / REPORT_NAME}")
     if report.failed:
         click.echo(format_failures(report.failed), err=True)
         sys.exit(1)

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import click
 
-_OUT = click.Path(file_okay=False, path_type=Path)
+from obh.options import emit, jobs_option, json_option, out_option
+
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
 def _export_options(command):
     options = [
         click.argument("root", type=_EXISTING_DIR),
-        click.option("--out", "out_dir", type=_OUT, required=True,
-                     help="Output folder (new or empty; or an unfinished export of the same settings, to resume)."),
+        out_option(required=True, param="out_dir",
+                   help="Output folder (new or empty; or an unfinished export of the same settings, to resume)."),
         click.option("--manifest", type=click.Path(exists=True, path_type=Path),
                      help="Manifest (default: ROOT/manifest.parquet); its paths are relative to ROOT."),
         click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
@@ -26,8 +27,8 @@ def _export_options(command):
         click.option("--shuffle/--no-shuffle", default=True, show_default=True,
                      help="Seeded order across shards, or manifest order."),
         click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--jobs", "-j", type=int, default=1, show_default=True,
-                     help="Shards/files written in parallel processes (-1: all cores)."),
+        jobs_option(help="Shards/files written in parallel processes."),
+        json_option,
     ]
     for option in reversed(options):
         command = option(command)
@@ -40,10 +41,11 @@ def _export(kind, root, out_dir, manifest, splits, max_samples, max_mb, shuffle,
     settings = ExportSettings(kind=kind, max_samples=max_samples, max_bytes=round(max_mb * 1e6), shuffle=shuffle,
                               seed=seed, splits=tuple(splits) or None)
     summary = export_dataset(root, out_dir, settings, manifest=manifest, jobs=jobs)
-    click.echo(f"{summary.n_samples} samples in {summary.n_parts} {'files' if kind == 'hf' else 'shards'} "
-               f"({summary.n_kept} kept from an earlier run), {summary.n_failed} failed; wrote "
-               f"{summary.bytes_written / 1e6:.1f} MB in {summary.seconds:.1f} s ({summary.samples_per_second:.1f} "
-               f"samples/s, {summary.mb_per_second:.1f} MB/s); index: {out_dir / 'index.json'}")
+    emit({**vars(summary), "samples_per_second": summary.samples_per_second, "index": out_dir / "index.json"},
+         f"{summary.n_samples} samples in {summary.n_parts} {'files' if kind == 'hf' else 'shards'} "
+         f"({summary.n_kept} kept from an earlier run), {summary.n_failed} failed; wrote "
+         f"{summary.bytes_written / 1e6:.1f} MB in {summary.seconds:.1f} s ({summary.samples_per_second:.1f} "
+         f"samples/s, {summary.mb_per_second:.1f} MB/s); index: {out_dir / 'index.json'}")
     if summary.n_failed:
         click.echo(f"{summary.n_failed} frames failed and were left out: see 'failed' in {out_dir / 'index.json'}",
                    err=True)
@@ -71,6 +73,7 @@ def export_hf(**options):
 
 @export.command("verify")
 @click.argument("folder", type=_EXISTING_DIR)
+@json_option
 def export_verify(folder):
     """Check an export: every shard's size and sha256, every sample decoded against its manifest row."""
     from obtoolkit.shards import ShardReader, read_index, verify_parquet_folder
@@ -83,8 +86,9 @@ def export_verify(folder):
         problems += found
     for problem in problems:
         click.echo(problem, err=True)
-    click.echo(f"{index['kind']} export {folder}: {index['samples']} samples, {len(index['shards'])} parts, "
-               f"{len(problems)} problems")
+    emit({"kind": index["kind"], "folder": folder, "samples": index["samples"], "parts": len(index["shards"]),
+          "problems": problems}, f"{index['kind']} export {folder}: {index['samples']} samples, "
+                                 f"{len(index['shards'])} parts, {len(problems)} problems")
     if problems:
         sys.exit(1)
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from obh.options import out_option
+
 
 @click.command("convert-checkpoint")
 @click.argument("official", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@out_option(file=True, required=True, positional="OUT", help="The converted checkpoint.")
 @click.option("--variant", required=True,
               help="Target variant, e.g. modot_swin_large_w7 (official `large07`) or modot_ssr_swin_large_w7.")
 @click.option("--max-depth", type=float, required=True,
@@ -36,10 +38,9 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
 
 
 @click.command()
-@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
 @click.argument("image_or_dir", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the pictures (and raw arrays).")
+@out_option(required=True, param="out_dir", help="Folder for the pictures (and raw arrays).")
 @click.option("--flip-tta", is_flag=True, help="Also run the mirrored image and fuse, as the official evaluation.")
 @click.option("--save-raw", is_flag=True, help="Also write depth in metres and boundary probability as .npy.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
@@ -50,22 +51,28 @@ def convert_checkpoint(official: Path, out: Path, variant: str, max_depth: float
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Processes reading images.")
 def predict(checkpoint: Path, image_or_dir: Path, out_dir: Path, flip_tta: bool, save_raw: bool, device: str,
             amp: str, batch_size: int, workers: int) -> None:
-    """Predict depth and occlusion boundaries for an image or a folder of images with our CHECKPOINT (a checkpoint
-    or an exported .safetensors model)."""
-    from obtoolkit.errors import OBToolkitError
+    """Predict depth and occlusion boundaries for an image or a folder of images with our CHECKPOINT (a checkpoint,
+    an exported .safetensors model or a run folder). An image that cannot be read is reported and skipped; the
+    command then exits with status 1. 16-bit grey images are scaled to 8 bits (value / 257), with a warning."""
     from training.predict import run_predict
 
-    try:
-        written = run_predict(checkpoint, image_or_dir, out_dir, flip_tta=flip_tta, save_raw=save_raw, device=device,
-                              amp=amp, batch_size=batch_size, workers=workers)
-    except OBToolkitError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(f"wrote {len(written)} files to {out_dir}")
+    result = run_predict(checkpoint, image_or_dir, out_dir, flip_tta=flip_tta, save_raw=save_raw, device=device,
+                         amp=amp, batch_size=batch_size, workers=workers)
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    click.echo(f"wrote {len(result.written)} files to {out_dir}")
+    if result.failed:
+        for line in result.failed[:10]:
+            click.echo(f"  failed: {line}", err=True)
+        if len(result.failed) > 10:
+            click.echo(f"  ... and {len(result.failed) - 10} more", err=True)
+        raise click.ClickException(f"{len(result.failed)} of {result.images} images failed (listed above); the "
+                                   "others were predicted")
 
 
 @click.command("export-model")
 @click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@out_option(file=True, required=True, positional="OUT", help="The weights-only .safetensors file.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True,
               help="Storage type of the floating-point weights.")
 def export_model(checkpoint: Path, out: Path, dtype: str) -> None:

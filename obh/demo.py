@@ -53,7 +53,7 @@ def run_demo(out_dir: Path | None, *, train_steps: int | None = None) -> Path:
     _step("6/7 evaluation on the test split: trained vs untrained")
     results = _evaluate(run_dir, labels, report)
     _step("7/7 report")
-    index = _report(report, results)
+    index = _report(report, results, run_dir)
     click.echo(f"done in {time.perf_counter() - start:.0f} s; report: {index}")
     return index
 
@@ -129,13 +129,17 @@ def _train(labels: Path, out: Path, train_steps: int | None) -> Path:
 
 
 def _evaluate(run_dir: Path, labels: Path, report: Path) -> dict:
-    """Evaluate the trained checkpoint and an untrained model of the same variant on the test split."""
+    """Evaluate the trained checkpoint and an untrained model of the same variant on the test split; each gets the
+    `obh evaluate` outputs and HTML report under report/<name>/, and the trained model's varied frames are drawn in
+    report/predictions.png (one depth range, colour bars)."""
     from obtoolkit.viz import save_png
     from training.checkpoints import load_model_checkpoint
     from training.data import DataConfig, ObHypersimDataset
-    from training.evaluate import EvalOptions, evaluate_model, prediction_sheet, write_evaluation
+    from training.evaluate import EvalOptions, evaluate_model, write_evaluation
     from training.evaluate_run import default_metric_workers, share_cpu_with_metric_workers
     from training.models import build_modot
+    from training.pictures import frames_sheet
+    from training.report import write_evaluation_report
 
     trained, info = load_model_checkpoint(run_dir / "checkpoints" / "last.pt")
     with torch.random.fork_rng():  # the same untrained baseline whatever training drew
@@ -144,40 +148,68 @@ def _evaluate(run_dir: Path, labels: Path, report: Path) -> dict:
     dataset = ObHypersimDataset(DataConfig(root=labels, split="test", depth_scale=info.depth_unit_m, augment=None))
     results, workers = {}, default_metric_workers()
     share_cpu_with_metric_workers(workers)
+    options, cpu = EvalOptions(metric_workers=workers), torch.device("cpu")
     for name, model in (("trained", trained), ("untrained", untrained)):
-        result = evaluate_model(model, dataset, device=torch.device("cpu"), depth_unit_m=info.depth_unit_m,
-                                options=EvalOptions(metric_workers=workers))
+        result = evaluate_model(model, dataset, device=cpu, depth_unit_m=info.depth_unit_m, options=options)
         write_evaluation(result, report / name, extra={"model": name, "checkpoint": str(run_dir)})
+        write_evaluation_report(model, dataset, result, report / name, device=cpu, options=options,
+                                depth_unit_m=info.depth_unit_m, title=f"obh demo: the {name} model on the test split")
         results[name] = result
         summary = result.summary()
         click.echo(f"    {name:>9}: AbsRel {summary['depth/abs_rel']:.3f}, delta1 {summary['depth/delta1']:.3f}, "
                    f"boundary ODS F {summary['boundary/ods_f']:.3f}, AP {summary['boundary/ap']:.3f} "
                    f"({result.seconds:.0f} s)")
-    save_png(report / "predictions.png", prediction_sheet(results["trained"].pictures))
+    save_png(report / "predictions.png", frames_sheet(results["trained"].pictures, depth_unit_m=info.depth_unit_m))
     return results
 
 
-def _report(report: Path, results: dict) -> Path:
-    """report/index.html: the pictures and the numbers, trained vs untrained."""
-    import html
+_PAGE_STYLE = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}td,th{padding:2px 8px}"
+               ".swatch{display:inline-block;width:1em;height:1em;margin-right:.5em;vertical-align:middle;"
+               "border:1px solid #555}ul.legend{list-style:none;padding-left:0}</style>")
 
+
+def _report(report: Path, results: dict, run_dir: Path) -> Path:
+    """report/index.html: the numbers (trained vs untrained), training curves, PR curves, predictions of varied
+    frames with colour bars, the labels with a legend of their classes, and links to the evaluation reports."""
+    from html import escape
+
+    from obhypersim_build.pictures import LABEL_COLORS, LABEL_NAMES
     from obtoolkit.fileio import atomic_write_text
     from obtoolkit.metrics.report import plot_pr_curve
+    from obtoolkit.viz import DEPTH_CMAP, SIGNED_ERROR_CMAP
+    from training.report import plot_training_curves
+    from training.run_log import read_log
 
     curves = {name: r.boundary.boundary.curve for name, r in results.items()}
     ods = {name: (r.boundary.boundary.ods.recall, r.boundary.boundary.ods.precision) for name, r in results.items()}
     plot_pr_curve(report / "pr_curves.png", curves, ods)
+    plot_training_curves(read_log(run_dir), report / "training_curves.png")
     rows = "".join(
-        f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{value:.3f}</td>" for value in (
+        f"<tr><td>{escape(name)}</td>" + "".join(f"<td>{value:.3f}</td>" for value in (
             s["depth/abs_rel"], s["depth/rmse_m"], s["depth/delta1"], s["boundary/ods_f"], s["boundary/ois_f"],
-            s["boundary/ap"])) + "</tr>"
+            s["boundary/ap"])) + f"<td><a href='{escape(name)}/report/index.html'>report</a></td></tr>"
         for name, s in ((n, r.summary()) for n, r in results.items()))
-    page = ("<!doctype html><meta charset=utf-8><title>obh demo</title><h1>obh demo</h1>"
-            "<h2>Test split: trained vs untrained</h2><table border=1 cellpadding=4><tr><th>model</th><th>AbsRel</th>"
-            "<th>RMSE (m)</th><th>&delta;1</th><th>ODS F</th><th>OIS F</th><th>AP</th></tr>" + rows + "</table>"
-            "<h2>Boundary precision-recall</h2><img src=pr_curves.png>"
-            "<h2>Predictions of the trained model</h2><img src=predictions.png style='max-width:100%'>"
-            "<h2>Labels (generated, and the mesh reference)</h2><img src=labels.png style='max-width:100%'>"
-            "<p>Metrics per model: trained/metrics.json, untrained/metrics.json.</p>")
+    shown = ", ".join(escape(p.name) for p in results["trained"].pictures)
+    legend = "".join(f"<li><span class='swatch' style='background:rgb{tuple(color)}'></span>"
+                     f"{escape(LABEL_NAMES[value])}</li>" for value, color in LABEL_COLORS.items())
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>obh demo</title>" + _PAGE_STYLE + "</head><body>"
+        "<h1>obh demo</h1><h2>Test split: trained vs untrained</h2><table border=1><tr><th>model</th>"
+        "<th>AbsRel</th><th>RMSE (m)</th><th>&delta;1</th><th>ODS F</th><th>OIS F</th><th>AP</th>"
+        "<th>per-frame report</th></tr>" + rows + "</table>"
+        f"<h2>Training</h2><p>Losses and validation numbers from {escape(str(run_dir / 'log.jsonl'))}.</p>"
+        "<img src='training_curves.png' alt='training curves' style='max-width:100%'>"
+        "<h2>Boundary precision-recall</h2><img src='pr_curves.png' alt='PR curves'>"
+        f"<h2>Predictions of the trained model</h2><p>Frames spread over the scenes and cameras of the test split: "
+        f"{shown}. "
+        f"Depth in {DEPTH_CMAP} on one range for every frame, the error (p - g) / g in {SIGNED_ERROR_CMAP} "
+        "(blue: predicted too near, red: too far); grey: no valid ground truth. Colour bars under the rows; "
+        "the same colour map as <code>obh predict</code>.</p>"
+        "<img src='predictions.png' alt='predictions' style='max-width:100%'>"
+        "<h2>Labels (generated, and the mesh reference)</h2><p>The first frame of each scene. Boundary colours:</p>"
+        f"<ul class='legend'>{legend}</ul><p>Orientation: hue = the boundary's tangent angle (colour wheel in the "
+        "corner); arrows point from the occluder to the occluded side. Depth in metres, " + DEPTH_CMAP + ".</p>"
+        "<img src='labels.png' alt='labels' style='max-width:100%'>"
+        "<p>Metrics per model: trained/metrics.json, untrained/metrics.json.</p></body></html>")
     atomic_write_text(report / "index.html", page)
     return report / "index.html"

@@ -19,6 +19,12 @@ from obtoolkit.products import products
 from obtoolkit.provenance import package_version
 
 INDEXED_PARAMS_HASH = "external"
+SHOW_COLUMNS = ("scene", "camera", "frame", "split", "status", "height", "width", "ob_fraction", "target_fraction",
+                "invalid_fraction")
+
+
+class UnknownColumnsError(OBToolkitError, ValueError):
+    """Columns asked of a manifest that it does not have."""
 
 
 def manifest_frame(path: str | Path) -> pd.DataFrame:
@@ -118,12 +124,40 @@ def index_release(ob_root: str | Path, out_path: str | Path, *, split_csv: Path 
     return table.to_pandas()
 
 
-def show(path: str | Path, *, rows: int = 20, columns: Sequence[str] | None = None, status: str | None = None) -> str:
-    """The first rows of a manifest as text."""
+def show_frame(path: str | Path, *, rows: int = 20, columns: Sequence[str] | None = None,
+               status: str | None = None) -> tuple[pd.DataFrame, int]:
+    """The first `rows` rows (0: all) of a manifest with `columns` (None: `SHOW_COLUMNS`, plus `error` when a
+    shown row failed; ["all"]: every column), and the number of rows that matched `status`.
+
+    Raises UnknownColumnsError naming the unknown columns and listing the available ones.
+    """
     frame = manifest_frame(path)
     if status is not None:
         frame = frame[frame["status"] == status]
-    if columns:
-        frame = frame[list(columns)]
-    with pd.option_context("display.width", 160, "display.max_columns", 12, "display.max_colwidth", 60):
-        return f"{len(frame)} rows\n" + frame.head(rows).to_string(index=False)
+    total = len(frame)
+    if rows:
+        frame = frame.head(rows)
+    return frame[show_columns(frame, columns)], total
+
+
+def show_columns(frame: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
+    """The columns `manifest show` prints (see `show_frame`)."""
+    available = list(frame.columns)
+    if columns is None:
+        failed = "error" in available and bool(frame["error"].notna().any())
+        return [c for c in SHOW_COLUMNS if c in available] + (["error"] if failed else [])
+    if list(columns) == ["all"]:
+        return available
+    unknown = [c for c in columns if c not in available]
+    if unknown:
+        raise UnknownColumnsError(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                                  f"the manifest has: {', '.join(available)} (or all)")
+    return list(columns)
+
+
+def format_shown(shown: pd.DataFrame, total: int) -> str:
+    """`show_frame`'s rows as text, under a line that counts them."""
+    more = f", the first {len(shown)} shown" if len(shown) < total else ""
+    with pd.option_context("display.width", 160, "display.max_colwidth", 60, "display.float_format",
+                           "{:.4f}".format):
+        return f"{total} rows{more}\n" + shown.to_string(index=False)

@@ -33,6 +33,10 @@ from obtoolkit.viz import (
 
 CONTOUR_ONLY = 4
 LABEL_COLORS = {**BOUNDARY_CLASS_RGB, CONTOUR_ONLY: (40, 120, 255)}
+# What each colour of LABEL_COLORS means (for legends beside the pictures).
+LABEL_NAMES = {2: "inter-object occlusion boundary", 3: "self-occlusion boundary",
+               1: "void boundary (the other side has no geometry)",
+               CONTOUR_ONLY: "instance contour that is not an occluder-side boundary pixel"}
 
 
 def frame_tiles(label_root: Path, frame: FrameId) -> list[tuple[str, np.ndarray]]:

@@ -9,6 +9,7 @@ all parts under the output root. Tasks stop when the run that started them is go
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,7 @@ from obtoolkit.treelock import LockHolder, lock_tree
 
 MANIFEST_NAME = "manifest.parquet"
 CONFIG_NAME = "build_config.yaml"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,12 @@ def generate(
                        public_only=config.public_only)
     cameras = read_camera_parameters(config.camera_csv, scenes={t.scene for t in tasks},
                                      max_pixels=config.max_image_pixels)
+    logger.info("%s: %d frames planned in %d camera trajectories of %d scenes, %s", hypersim_root,
+                count_frames(tasks), len(tasks), len({t.scene for t in tasks}),
+                f"on the Dask cluster at {dask_scheduler}" if dask_scheduler else f"{jobs} worker process(es)")
     with lock_tree(out_root) as holder:
-        remove_stale_temporaries(out_root)
+        if removed := remove_stale_temporaries(out_root):
+            logger.info("%s: removed %d temporary files left by ended runs of this tool", out_root, removed)
         return _generate_locked(tasks, cameras, hypersim_root, out_root, config, jobs, dask_scheduler, progress,
                                 holder)
 

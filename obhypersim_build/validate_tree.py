@@ -8,6 +8,7 @@ need normals, instance ids and the camera matrix run too.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from obtoolkit.products import hash_columns
 from obtoolkit.validation import CheckResult, FrameReport, validate_labels
 
 CONFIG_NAME = "build_config.yaml"
+logger = logging.getLogger(__name__)
 
 
 def discover_label_frames(label_root: Path) -> list[FrameId]:
@@ -112,6 +114,9 @@ def validate_tree(label_root: str | Path, *, hypersim_root: str | Path | None = 
         raise FileNotFoundError(f"{label_root}: no labelled frame found (expected {DATASET_DIR}/ai_*/cam_*/ob/*.png)")
     hypersim_root = None if hypersim_root is None else Path(hypersim_root)
     camera_csv = None if camera_csv is None else Path(camera_csv)
+    logger.info("%s: validating %d frames against %s, %s the checks that need the Hypersim inputs", label_root,
+                len(frames), config_path if config_path.is_file() else "the default build config",
+                "with" if hypersim_root is not None else "without")
     calls = (joblib.delayed(validate_frame_files)(label_root, f, config, hypersim_root, camera_csv) for f in frames)
     parallel = joblib.Parallel(n_jobs=jobs, return_as="generator")
     reports = list(tqdm(parallel(calls), total=len(frames), unit="frame", disable=not progress, desc="validate"))

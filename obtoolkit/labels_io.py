@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from obtoolkit.boundaries import OcclusionLabels
 from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.fileio import atomic_path, atomic_write_text
 from obtoolkit.hypersim.layout import FrameId
+from obtoolkit.limits import open_image
 from obtoolkit.products import DATASET_DIR, Product, product, products
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -193,13 +194,8 @@ def read_stats_json(root: str | Path, frame: FrameId) -> dict | None:
 
 def read_png(path: Path, *, what: str, dtype: np.dtype) -> np.ndarray:
     """Read a single-channel PNG as `dtype` with errors that name the file."""
-    if not path.is_file():
-        raise MissingFileError(path, what)
-    try:
-        with Image.open(path) as image:
-            array = np.asarray(image)
-    except (UnidentifiedImageError, OSError) as error:
-        raise FormatError(path, f"a readable PNG ({what})", f"unreadable: {error}") from error
+    with open_image(path, what=what) as image:  # the header's size checked before decoding
+        array = np.asarray(image)
     if array.ndim != 2:
         raise FormatError(path, f"a single-channel image ({what})", f"shape {array.shape}")
     if np.dtype(dtype) == np.uint16 and array.dtype != np.uint16:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ STAT_COLUMNS = ("invalid_fraction", "depth_nan_fraction", "ob_fraction", "ob_voi
                 "ob_self_fraction", "contour_fraction", "target_fraction", "undefined_orientation_fraction",
                 "depth_normal_fraction")
 STATUS_OK, STATUS_ERROR = "ok", "error"
+logger = logging.getLogger(__name__)
 
 _DICT8 = pa.dictionary(pa.int8(), pa.string())
 _HEAD = [
@@ -184,6 +186,7 @@ def read_manifest(path: str | Path, *, columns: Sequence[str] | None = None, fil
     except (pa.ArrowInvalid, OSError, KeyError) as error:
         raise FormatError(path, "a manifest readable with the OB-Hypersim schema", str(error)) from error
     check_relative_paths(table, path)
+    logger.debug("%s: %d manifest rows read", path, table.num_rows)
     return table
 
 
@@ -249,4 +252,5 @@ def merge_parts(parts: Sequence[str | Path], out_path: str | Path, build_config:
             latest[(record.scene, record.camera, record.frame)] = record
     table = records_to_table(latest.values(), build_metadata(build_config))
     write_table(out_path, table)
+    logger.info("%s: %d rows merged from %d manifest parts", out_path, table.num_rows, len(parts))
     return table

@@ -6,6 +6,7 @@ or outside an explicit `valid_mask`) are drawn in `INVALID_RGB` grey so that the
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -16,6 +17,11 @@ from obtoolkit._checks import check_array
 from obtoolkit.fileio import atomic_path
 
 INVALID_RGB = (128, 128, 128)
+# One colour map for depth in every picture (labels, predictions, reports, TensorBoard): viridis is perceptually
+# uniform, reads in greyscale and for colour-blind viewers, and never passes through INVALID_RGB's grey.
+DEPTH_CMAP = "viridis"
+# Signed errors (prediction - reference): blue too small, white right, red too large.
+SIGNED_ERROR_CMAP = "RdBu_r"
 # Occlusion-boundary classes (0 none, 1 void, 2 inter-object, 3 self-occlusion) as in obtoolkit.synth.reference.
 BOUNDARY_CLASS_RGB: dict[int, tuple[int, int, int]] = {1: (255, 200, 0), 2: (255, 40, 40), 3: (40, 230, 40)}
 _GOLDEN = 0.6180339887498949
@@ -27,15 +33,23 @@ def _valid(values: np.ndarray, valid_mask: np.ndarray | None, channel_axis: bool
                                                                   kind="b")
 
 
-def depth_to_rgb(distance_m: np.ndarray, valid_mask: np.ndarray | None = None, *, cmap: str = "viridis",
+def depth_to_rgb(distance_m: np.ndarray, valid_mask: np.ndarray | None = None, *, cmap: str = DEPTH_CMAP,
                  vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
     """Colour-map a distance or depth map (H, W) (metres; NaN = invalid) to uint8 (H, W, 3); invalid pixels grey.
 
     The range defaults to the 1st..99th percentile of the valid values (near = dark with viridis).
     """
+    values = check_array("distance_m", np.asarray(distance_m), shape=(None, None), kind="f")
+    return scalar_to_rgb(values, valid_mask, cmap=cmap, vmin=vmin, vmax=vmax)
+
+
+def scalar_to_rgb(values: np.ndarray, valid_mask: np.ndarray | None = None, *, cmap: str, vmin: float | None = None,
+                  vmax: float | None = None) -> np.ndarray:
+    """Colour-map any float (H, W) map to uint8 (H, W, 3) over [vmin, vmax] (values outside are clipped); NaN or
+    pixels outside `valid_mask` grey. The range defaults to the 1st..99th percentile of the valid values."""
     import matplotlib
 
-    values = np.asarray(check_array("distance_m", np.asarray(distance_m), shape=(None, None), kind="f"), np.float64)
+    values = np.asarray(check_array("values", np.asarray(values), shape=(None, None), kind="f"), np.float64)
     valid = _valid(values, valid_mask, channel_axis=False)
     rgb = np.empty(values.shape + (3,), np.uint8)
     rgb[:] = INVALID_RGB
@@ -45,6 +59,31 @@ def depth_to_rgb(distance_m: np.ndarray, valid_mask: np.ndarray | None = None, *
         scaled = np.clip((values[valid] - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
         rgb[valid] = np.round(matplotlib.colormaps[cmap](scaled)[:, :3] * 255).astype(np.uint8)
     return rgb
+
+
+def colorbar(cmap: str, vmin: float, vmax: float, *, label: str, width_px: int = 256, bar_px: int = 12,
+             ticks: int = 5) -> np.ndarray:
+    """A horizontal colour bar for pictures drawn with `cmap` over [vmin, vmax]: uint8 (bar_px + 28, width_px, 3),
+    the bar, `ticks` evenly spaced tick values under it and `label` (e.g. "depth (m)") at the bottom left."""
+    import matplotlib
+
+    if ticks < 2 or width_px < 32 or not vmin < vmax:
+        raise ValueError(f"colorbar: need ticks >= 2, width_px >= 32 and vmin < vmax, got {ticks}, {width_px}, "
+                         f"[{vmin}, {vmax}]")
+    margin = 12  # room for the first and last tick labels
+    ramp = matplotlib.colormaps[cmap](np.linspace(0.0, 1.0, width_px - 2 * margin))[:, :3]
+    image = Image.new("RGB", (width_px, bar_px + 28), (255, 255, 255))
+    bar = np.round(np.repeat(ramp[None], bar_px, axis=0) * 255).astype(np.uint8)
+    image.paste(Image.fromarray(bar, "RGB"), (margin, 0))
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default()
+    for k in range(ticks):
+        x = margin + round(k * (width_px - 2 * margin - 1) / (ticks - 1))
+        value = vmin + k * (vmax - vmin) / (ticks - 1)
+        text = f"{value:.3g}"
+        draw.line([(x, bar_px), (x, bar_px + 3)], fill=(0, 0, 0))
+        draw.text((x - 3 * len(text), bar_px + 3), text, fill=(0, 0, 0), font=font)
+    draw.text((2, bar_px + 15), label, fill=(0, 0, 0), font=font)
+    return np.asarray(image)
 
 
 def gray_to_rgb(values: np.ndarray, vmin: float = 0.0, vmax: float = 1.0) -> np.ndarray:
@@ -167,6 +206,36 @@ def orientation_arrows(rgb: np.ndarray, theta: np.ndarray, boundary: np.ndarray,
         draw.polygon([tip, left, right], fill=color)
         draw.point((x, y), fill=(255, 0, 255))
     return np.asarray(image)
+
+
+def labels_picture(ob_class: np.ndarray, instance_contour: np.ndarray, theta: np.ndarray, ob: np.ndarray,
+                   valid_mask: np.ndarray, background: np.ndarray | None = None) -> np.ndarray:
+    """One frame's labels side by side, uint8 (H + 14, 3 * (W + 4), 3), captioned: boundaries by class (void
+    yellow, inter-object red, self-occlusion green), instance contours (white), orientation (colour wheel).
+
+    Args:
+        ob_class: uint8 (H, W) class of each boundary pixel (0 none). instance_contour, ob, valid_mask: bool (H, W).
+        theta: float (H, W) orientation in radians, NaN where undefined.
+        background: optional uint8 (H, W, 3) picture behind the boundaries; else the valid mask (grey where
+            invalid).
+    """
+    valid_mask = check_array("valid_mask", np.asarray(valid_mask), shape=(None, None), dtype=bool)
+    if background is None:
+        background = np.where(valid_mask[..., None], np.uint8(200), np.asarray(INVALID_RGB, np.uint8))
+        background = background.astype(np.uint8)
+    contours = np.round(background.astype(np.float64) * 0.35).astype(np.uint8)
+    contours[np.asarray(instance_contour, bool)] = (255, 255, 255)
+    return contact_sheet([("boundaries by class", boundary_overlay(background, ob_class)),
+                          ("instance contours", contours),
+                          ("orientation", orientation_to_rgb(theta, np.asarray(ob, bool), background))], columns=3)
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """uint8 (H, W, 3) RGB encoded as PNG (what a notebook's `_repr_png_` returns)."""
+    rgb = check_array("rgb", np.asarray(rgb), shape=(None, None, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def contact_sheet(tiles: Sequence[tuple[str, np.ndarray]], *, columns: int, caption_px: int = 14,

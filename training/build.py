@@ -27,6 +27,7 @@ from training.format_data import FormatDataConfig, FormatDataset
 from training.losses import OBDCL, BoundaryLoss, ModotLoss, SILogLoss
 from training.models import build_modot, get_variant
 from training.models.modot import check_tasks
+from training.shard_data import ShardDataset
 
 
 def data_config(config: TrainConfig, *, train: bool) -> DataConfig:
@@ -59,6 +60,10 @@ def frame_dataset(config: TrainConfig, *, train: bool, seed: int = 0) -> FrameDa
     """The training (or validation) frames of the run's dataset: OB-Hypersim manifest rows or another format."""
     if config.data.format not in dataset_names():
         raise ConfigError(f"data.format: unknown dataset {config.data.format!r}; known: {', '.join(dataset_names())}")
+    if config.data.shards is not None and config.data.format != OB_HYPERSIM:
+        raise ConfigError(f"data.shards: shards of `obh export` hold OB-Hypersim frames, not {config.data.format}")
+    if config.data.shards is not None:  # the same frames, read from `obh export webdataset` shards
+        return ShardDataset(data_config(config, train=train), config.data.shards, seed=seed)
     if config.data.format == OB_HYPERSIM:
         return ObHypersimDataset(data_config(config, train=train), seed=seed)
     return FormatDataset(format_data_config(config, train=train), seed=seed)

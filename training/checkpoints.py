@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from obtoolkit.errors import FormatError
+from obtoolkit.errors import FormatError, OBToolkitError
 from obtoolkit.fileio import atomic_path
 from training.models.registry import MODOT_VARIANTS, build_modot, get_variant
 
@@ -91,8 +91,36 @@ def write_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], *
                                  extra=extra, resume=resume, model_options=model_options)
     path = Path(path)
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        try:
+            with open(tmp, "wb") as handle:  # a Python file: a failed write keeps its errno (ENOSPC) in the chain
+                torch.save(payload, handle)
+        except (OSError, RuntimeError) as error:
+            failure = _write_failure(path, error)
+            if failure is None:
+                raise
+            raise failure from error
     return path
+
+
+class CheckpointWriteError(OBToolkitError, OSError):
+    """torch could not finish writing a checkpoint and did not say why (its "unexpected pos" check)."""
+
+
+def _write_failure(path: Path, error: BaseException) -> BaseException | None:
+    """What to raise for a failed checkpoint write, naming the checkpoint (not its temporary): the OSError behind
+    it (ENOSPC from a full disk, EDQUOT, EIO, ...), or a CheckpointWriteError for torch's own failed-write checks;
+    None for anything else (a bug: re-raised as it is)."""
+    cause: BaseException | None = error
+    while cause is not None and not (isinstance(cause, OSError) and cause.errno is not None):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return OSError(cause.errno, cause.strerror or str(cause), str(path))
+    if isinstance(error, RuntimeError) and any(text in str(error) for text in ("unexpected pos", "write failed")):
+        torch_says = " ".join(str(error).split())[:200]
+        return CheckpointWriteError(f"{path}: writing the checkpoint failed (torch: {torch_says}); the disk is "
+                                    "probably full: free some space and run the command again, it resumes from the "
+                                    "last checkpoint written")
+    return None
 
 
 def save_model_checkpoint(path: str | Path, model: nn.Module, *, variant: str, max_depth: float,
@@ -146,17 +174,67 @@ def read_resume_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
+def find_resume_checkpoint(folder: str | Path, last: str = "last.pt") -> ResumePoint | None:
+    """The checkpoint a run resumes from: `last` when it reads, else the newest numbered one (`step_*.pt`) that
+    reads; None when the folder holds none of them (a new run).
+
+    A file that does not read (truncated by a full disk, damaged, not a resume checkpoint) is skipped and named in
+    `ResumePoint.unreadable`; a file that is the same as one already refused (`last` is a hard link to a numbered
+    one) is not read twice.
+
+    Raises:
+        FormatError: there are checkpoints, but none reads; the message names each file and why.
+    """
+    folder = Path(folder)
+    candidates = [folder / last] if (folder / last).is_file() else []
+    candidates += sorted(folder.glob("step_*.pt"), reverse=True)
+    refused: dict[Path, tuple[list[str], str]] = {}  # first path of a file -> (its names, why it did not read)
+    for path in candidates:
+        same = next((other for other in refused if path.samefile(other)), None)
+        if same is not None:
+            refused[same][0].append(path.name)
+            continue
+        try:
+            payload = read_resume_checkpoint(path)
+        except FormatError as error:
+            refused[path] = ([path.name], error.found or error.expected)
+            continue
+        return ResumePoint(path, payload, [f"{' = '.join(names)} ({why})" for names, why in refused.values()])
+    if refused:
+        named = "; ".join(f"{' = '.join(names)} ({why})" for names, why in refused.values())
+        raise FormatError(folder, "a readable checkpoint to resume from (move this folder away to start the run "
+                                  "afresh)", f"no readable checkpoint: {named}")
+    return None
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """path: the checkpoint resumed from; payload: its contents (`read_resume_checkpoint`); unreadable: the newer
+    files skipped, `name (why)` each."""
+
+    path: Path
+    payload: dict[str, Any]
+    unreadable: list[str]
+
+
 def _read_torch(path: Path, map_location) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # re-raised with the file name
-        raise FormatError(path, f"a {CHECKPOINT_FORMAT} checkpoint (torch.save file)", str(error)) from error
+        raise FormatError(path, f"a {CHECKPOINT_FORMAT} checkpoint (torch.save file)", _one_line(error)) from error
     if not isinstance(payload, Mapping) or payload.get("format") != CHECKPOINT_FORMAT:
         found = f"keys {sorted(payload)[:8]}" if isinstance(payload, Mapping) else type(payload).__name__
         hint = " (an official MoDOT checkpoint? convert it with `obh convert-checkpoint`)" \
             if isinstance(payload, Mapping) and "model" in payload and "format" not in payload else ""
         raise FormatError(path, f"format {CHECKPOINT_FORMAT!r}", found + hint)
     return dict(payload)
+
+
+def _one_line(error: BaseException) -> str:
+    """`Type: first line of the message` (torch's messages run over many lines), at most 200 characters."""
+    text = str(error).strip().splitlines()
+    message = f"{type(error).__name__}: {text[0].split('. ')[0]}" if text else type(error).__name__
+    return message if len(message) <= 200 else message[:197] + "..."
 
 
 def _is_safetensors(path: Path) -> bool:

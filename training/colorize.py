@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import colormaps
 
+from obtoolkit.viz import DEPTH_CMAP
 
-def colorize(values_hw: np.ndarray, cmap: str = "turbo", *, vmin: float | None = None,
+
+def colorize(values_hw: np.ndarray, cmap: str = DEPTH_CMAP, *, vmin: float | None = None,
              vmax: float | None = None, percentiles: tuple[float, float] = (2.0, 98.0)) -> np.ndarray:
     """Map a float (H, W) array to uint8 RGB (H, W, 3) with a matplotlib colour map.
 

@@ -68,6 +68,7 @@ class DataSection:
     format: str = "ob_hypersim"
     root: Path = Path("data")
     manifest: Path | None = None
+    shards: Path | None = None  # an `obh export webdataset` folder to read the frames from instead of root's files
     train_split: str = "train"
     train_list: Path | None = None
     val_split: str = "val"
@@ -200,7 +201,12 @@ class TrainConfig:
 
 
 def load_train_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
-    return load_config(TrainConfig, path, overrides)
+    """The config of `path` with `overrides`, every value range-checked (`training.config_checks`)."""
+    from training.config_checks import check_train_config  # it imports this module
+
+    config = load_config(TrainConfig, path, overrides)
+    check_train_config(config)
+    return config
 
 
 def recorded_config(mapping: Mapping[str, Any], *, source: str) -> tuple[TrainConfig, list[str]]:

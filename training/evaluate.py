@@ -38,6 +38,7 @@ from obtoolkit.metrics.evaluators import BoundaryEvaluation
 from training.augment import denormalize_image
 from training.data import Sample
 from training.inference import Amp, copy_to_host, one_behind, predict_batch
+from training.pictures import dataset_picture_positions
 from training.scoring import (
     BoundaryBenchmark,
     DepthBenchmark,
@@ -62,8 +63,8 @@ class EvalOptions:
     extra_max_dists: the boundary benchmark again at these matching radii (`boundary@0.011/ods_f`, ...);
     max_frames: the first N frames only; batch_size: frames per forward pass; loader_workers: DataLoader processes;
     metric_workers: metric processes (0: in this process, after each batch); amp: autocast on CUDA ("none", "bf16",
-    "fp16"); pictures: frames kept for the predictions picture. `preset_options` builds them from a dataset's
-    evaluation preset."""
+    "fp16"); pictures: frames kept for the predictions picture (varied: `training.pictures.varied_positions`).
+    `preset_options` builds them from a dataset's evaluation preset."""
 
     flip_tta: bool = False
     boundary: BoundaryEvalOptions = field(default_factory=BoundaryEvalOptions)
@@ -208,6 +209,7 @@ def evaluate_model(model: nn.Module, dataset: Dataset, *, device: torch.device, 
     to_eval_units = depth_unit_m / (options.depth_unit_m or depth_unit_m)
     loader = eval_loader(dataset, batch_size=options.batch_size, workers=options.loader_workers, device=device)
     names, pictures = [], []
+    picture_positions = set(dataset_picture_positions(dataset, options.pictures))
     was_training = model.training
     model.eval()
     with MetricPool(options.metric_workers) as pool, tqdm(total=len(dataset), disable=not progress, unit="frame",
@@ -215,9 +217,9 @@ def evaluate_model(model: nn.Module, dataset: Dataset, *, device: torch.device, 
         in_flight: deque = deque()
         for batch, host in one_behind(batches(loader), lambda b: _start(model, b, device, options)):
             for i, frame in enumerate(frames_of(batch, *host.wait(), depth_factor=to_eval_units)):
-                names.append(frame.name)
-                if len(pictures) < options.pictures:
+                if len(names) in picture_positions:
                     pictures.append(picture_of(batch.image[i], frame))
+                names.append(frame.name)
                 in_flight.append((frame.name, pool.submit(scoring.job, frame)))
             while len(in_flight) > 2 * max(options.metric_workers, 1) + options.batch_size:
                 scoring.add(*_result(in_flight.popleft()))  # back-pressure: bounded memory

@@ -1,11 +1,10 @@
-"""`obh evaluate CHECKPOINT`: load one of our checkpoints (or an exported model) and evaluate it on a dataset
-(OB-Hypersim manifest rows, or any format of `obtoolkit.datasets`) with that dataset's evaluation preset, with
-reports and a predictions picture."""
+"""`obh evaluate CHECKPOINT`: load one of our checkpoints, exported models or run folders (`from_pretrained`) and
+evaluate it on a dataset (OB-Hypersim manifest rows, or any format of `obtoolkit.datasets`) with that dataset's
+evaluation preset, with reports and a predictions picture."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -13,16 +12,19 @@ import torch
 
 from obtoolkit.datasets import EvalPreset, eval_preset
 from obtoolkit.datasets.ob_hypersim import NAME as OB_HYPERSIM
+from obtoolkit.errors import ConfigError
 from obtoolkit.metrics.boundary import Protocol
 from obtoolkit.metrics.depth import METRIC_NAMES, SCALE_POLICIES, policy_table
 from training.build import data_config, preset_with_depth
-from training.checkpoints import CheckpointInfo, load_model_checkpoint
-from training.config import TrainConfig, recorded_config
+from training.checkpoints import CheckpointInfo
+from training.config import TrainConfig
 from training.data import DataConfig, FrameDataset, ObHypersimDataset
 from training.evaluate import EvalResult, evaluate_model, preset_options, write_evaluation
 from training.format_data import FormatDataConfig, FormatDataset
 from training.inference import Amp
 from training.predict import resolve_device
+from training.pretrained import from_pretrained, run_config
+from training.report import write_evaluation_report
 from training.threads import default_threads, usable_cores
 
 
@@ -39,12 +41,8 @@ class EvalData:
 
 
 def checkpoint_run_config(info: CheckpointInfo) -> TrainConfig | None:
-    """The recorded config of the run that wrote a checkpoint (None for converted official checkpoints); keys of an
-    older version that this one dropped are ignored."""
-    config = info.extra.get("config")
-    if config is None:
-        return None
-    return recorded_config(json.loads(config), source=f"{info.path}: the run config")[0]
+    """The recorded config of the run that wrote a checkpoint (None for converted official checkpoints)."""
+    return run_config(info)
 
 
 def checkpoint_data_config(run: TrainConfig | None, **where) -> DataConfig:
@@ -97,16 +95,18 @@ def evaluate_checkpoint(checkpoint: Path, data: EvalData, *, out_dir: Path, dept
                         batch_size: int = 1, loader_workers: int = 2, metric_workers: int | None = None,
                         amp: Amp = "none", pictures: int = 4) -> EvalResult:
     """Evaluate `checkpoint` on `data` with the dataset's preset (depth under every scale policy, DBE, boundary
-    benchmark, fixed-threshold P/R/F); writes metrics.json, per_image.csv, per_image_depth.json, pr_curve.png and
-    predictions.png into `out_dir` and returns the result. The OB-Hypersim data settings and the depth options are
+    benchmark, fixed-threshold P/R/F); writes metrics.json, per_image.csv, per_image_depth.json, pr_curve.png,
+    predictions.png and the HTML report (report/index.html: `training.report`) into `out_dir` and returns the
+    result. The OB-Hypersim data settings and the depth options are
     the run's (from the checkpoint) unless given; protocol and max_dist override the preset's boundary protocol.
     On the CPU the model runs on the cores the metric workers leave (`metric_workers`, default: all usable cores
     but one)."""
+    _check_options(depth_scale=depth_scale, max_frames=max_frames, max_dist=max_dist)
     device = resolve_device(device)
     metric_workers = default_metric_workers() if metric_workers is None else metric_workers
     if device.type == "cpu":
         share_cpu_with_metric_workers(metric_workers)
-    model, info = load_model_checkpoint(checkpoint, map_location=device)
+    model, info = from_pretrained(checkpoint, device=device)
     scale = info.depth_unit_m if depth_scale is None else depth_scale
     run = checkpoint_run_config(info)
     name = data.dataset or (run.data.format if run is not None else OB_HYPERSIM)
@@ -129,6 +129,8 @@ def evaluate_checkpoint(checkpoint: Path, data: EvalData, *, out_dir: Path, dept
     if result.depth:
         extra["depth_by_policy"] = depth_by_policy(result.depth)
     write_evaluation(result, out_dir, extra=extra)
+    write_evaluation_report(model, dataset, result, out_dir, device=device, options=options, depth_unit_m=scale,
+                            title=f"{checkpoint} on {name} {data.split_list or data.split}")
     return result
 
 
@@ -153,3 +155,14 @@ def report_lines(result: EvalResult) -> list[str]:
     metrics = result.metrics
     lines += [f"{key:>32}: {value:.4f}" for key, value in metrics.items() if key.startswith("boundary")]
     return lines
+
+
+def _check_options(*, depth_scale: float | None, max_frames: int | None, max_dist: float | None) -> None:
+    """Values that would give NaN or empty metrics are refused, naming the option."""
+    if depth_scale is not None and not (math.isfinite(depth_scale) and depth_scale > 0):
+        raise ConfigError(f"depth_scale: expected a finite number > 0 (metres per network depth unit), "
+                          f"got {depth_scale!r}")
+    if max_frames is not None and max_frames < 1:
+        raise ConfigError(f"max_frames: expected an integer >= 1 (or none: every frame), got {max_frames!r}")
+    if max_dist is not None and not (math.isfinite(max_dist) and max_dist > 0):
+        raise ConfigError(f"max_dist: expected a finite number > 0 (a fraction of the diagonal), got {max_dist!r}")

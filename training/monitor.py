@@ -125,6 +125,7 @@ class ValidationMonitor:
         self.reset()
 
     def reset(self) -> None:
+        self.pr_totals: np.ndarray | None = None  # int64 (4, K) counts summed over images, after `compute`
         self._depth: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._counts: list[torch.Tensor] = []
         self.names: list[str] = []
@@ -162,7 +163,9 @@ class ValidationMonitor:
                 out["depth/rmse_m"] = out["depth/rmse"] * self.depth_unit_m
             out.update({"depth/n_images": int(counted.sum()), "depth/n_skipped": int((~counted).sum())})
         if self._counts:
-            out.update(self._boundary(torch.cat(self._counts).cpu().numpy()))
+            counts = torch.cat(self._counts).cpu().numpy()
+            self.pr_totals = counts.sum(axis=0)
+            out.update(self._boundary(counts))
         return out, rows
 
     def _boundary(self, counts: np.ndarray) -> dict[str, float]:

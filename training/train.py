@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from obtoolkit.config import dump_yaml, to_mapping
 from obtoolkit.errors import ConfigError
-from obtoolkit.fileio import atomic_write_text
+from obtoolkit.fileio import atomic_write_text, remove_stale_temporaries
 from obtoolkit.provenance import git_sha, package_version
 from training import distributed
 from training.build import (
@@ -42,12 +42,13 @@ from training.build import (
     model_options,
     validation_dataset,
 )
-from training.checkpoints import link_checkpoint, read_resume_checkpoint, write_checkpoint
+from training.checkpoints import find_resume_checkpoint, link_checkpoint, read_resume_checkpoint, write_checkpoint
 from training.config import TrainConfig
+from training.config_checks import check_train_config, check_train_frames
 from training.data import Sample
 from training.evaluate import one_thread
 from training.inference import autocast
-from training.run_log import RunLog
+from training.run_log import RunLog, drop_records_after
 from training.sampler import EpochSampler
 from training.threads import ThreadGovernor, default_threads
 from training.validation import Validator
@@ -103,6 +104,7 @@ class TrainRecipe:
 
     def setup(self) -> None:
         config, runtime = self.config, self.config.runtime
+        check_train_config(config)  # before anything is read, built or written
         self.dist = distributed.setup(runtime.device)
         self.device = self.dist.device
         torch.manual_seed(runtime.seed)
@@ -112,7 +114,8 @@ class TrainRecipe:
         if runtime.deterministic:
             torch.use_deterministic_algorithms(True)
         self.train_set = frame_dataset(config, train=True, seed=runtime.seed)
-        _check_training_data(self.train_set, config, self.dist.world_size)
+        check_train_frames(config, self.train_set, self.dist.world_size)
+        _check_training_data(self.train_set, config)
         self.sampler = EpochSampler(len(self.train_set), config.schedule.batch_size, seed=runtime.seed,
                                     rank=self.dist.rank, world_size=self.dist.world_size)
         self.model = build_model(config).to(self.device)
@@ -123,24 +126,33 @@ class TrainRecipe:
         self.scheduler = build_scheduler(self.optimizer, config)
         self.scaler = torch.amp.GradScaler("cuda", enabled=runtime.amp == "fp16" and self.device.type == "cuda")
         self.state, changes = TrainState(), []
-        last = self.run_dir / "checkpoints" / LAST
-        if last.is_file():
-            changes = self.load_checkpoint(last)
+        if self.dist.is_main and (self.run_dir / "checkpoints").is_dir():
+            remove_stale_temporaries(self.run_dir / "checkpoints")  # a killed writer's, never anyone else's
+        resume = find_resume_checkpoint(self.run_dir / "checkpoints", LAST)
+        if resume is not None:
+            changes = self.load_checkpoint(resume.path, resume.payload)
         if self.dist.is_main:  # after the checkpoint check: a refused resume leaves the run's files as they were
             _write_run_files(self.run_dir, config)
+            drop_records_after(self.run_dir, self.state.step)  # steps replayed from here are logged once
         distributed.barrier(self.dist)
         self._wrap_distributed()
         self.log = RunLog(self.run_dir, enabled=self.dist.is_main, tensorboard=runtime.tensorboard,
-                          wandb_project=runtime.wandb_project, config=to_mapping(config))
+                          wandb_project=runtime.wandb_project, config=to_mapping(config), resumed_step=self.state.step)
+        self.log.write_config(self.state.step)
         self._setup_validation()
         self.loader = self._train_loader()
         if self.dist.is_main:
             self.log.write("start", self.state.step, {
                 "world_size": self.dist.world_size, "device": str(self.device), "threads": self.governor.threads,
                 "train_frames": len(self.train_set), "resumed": self.state.step > 0,
-                "changed_since_checkpoint": "; ".join(changes)})
+                "changed_since_checkpoint": "; ".join(changes),
+                "unreadable_checkpoints": "; ".join(resume.unreadable if resume else [])})
+            if resume is not None and resume.path.name != LAST:
+                what = f"{'; '.join(resume.unreadable)} unreadable" if resume.unreadable else f"no {LAST}"
+                tqdm.write(f"{resume.path.parent}: {what}; resuming from {resume.path.name} (step {self.state.step})")
             if changes:
-                tqdm.write(f"resuming {last} at step {self.state.step} with changed settings: {'; '.join(changes)}")
+                tqdm.write(f"resuming {resume.path} at step {self.state.step} with changed settings: "
+                           f"{'; '.join(changes)}")
 
     def _wrap_distributed(self) -> None:
         if not self.dist.enabled:
@@ -306,9 +318,10 @@ class TrainRecipe:
                 old.unlink()
         distributed.barrier(self.dist)
 
-    def load_checkpoint(self, path: Path) -> list[str]:
-        """Restore the run from `path`; returns the settings changed since (see `config_changes`)."""
-        payload = read_resume_checkpoint(path)
+    def load_checkpoint(self, path: Path, payload: dict | None = None) -> list[str]:
+        """Restore the run from `path` (already read: `payload`); returns the settings changed since (see
+        `config_changes`)."""
+        payload = read_resume_checkpoint(path) if payload is None else payload
         changes = config_changes(path, payload, self.config)
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
@@ -331,6 +344,7 @@ class TrainRecipe:
             gathered = [None] * self.dist.world_size
             torch.distributed.all_gather_object(gathered, digest)
             self.log.write("ranks", self.state.step, {"digests": ",".join(gathered), "agree": len(set(gathered)) == 1})
+        self.log.write_hparams()
 
     def cleanup(self) -> None:
         """Stop background workers, close the log, leave the process group (also after an error)."""
@@ -356,13 +370,9 @@ def train(config: TrainConfig) -> Path:
     return recipe.run_dir
 
 
-def _check_training_data(dataset, config: TrainConfig, world_size: int) -> None:
-    """Every task the model learns needs its ground truth in the training data (DIODE has no OB, OB-DIODE no depth),
-    and the split must fill one batch on every process."""
-    if len(dataset) < config.schedule.batch_size * world_size:
-        raise ConfigError(f"data.train_split {config.data.train_split!r} of {config.data.root} holds {len(dataset)} "
-                          f"frame(s): too few for one batch of schedule.batch_size {config.schedule.batch_size} on "
-                          f"{world_size} process(es)")
+def _check_training_data(dataset, config: TrainConfig) -> None:
+    """Every task the model learns needs its ground truth in the training data (DIODE has no OB, OB-DIODE no depth).
+    (The frame count and sizes: `training.config_checks.check_train_frames`.)"""
     missing = [task for task in config.model.tasks if task not in getattr(dataset, "tasks", ("depth", "boundary"))]
     if missing:
         raise ConfigError(f"data.format {config.data.format!r} has no {' or '.join(missing)} ground truth to train "

@@ -2,9 +2,10 @@
 
 Each validation predicts a deterministic, scene-balanced subset of the validation split (`scene_balanced_subset`)
 and reads the monitor (`training.monitor`: depth metrics and a tolerance-based boundary F, on the device) with a
-single host transfer; it writes `val/step_N/monitor.json` and a predictions picture. The exact ODS/OIS/AP
-(`obtoolkit.metrics`) costs up to a minute per frame on the near-uniform maps of an untrained network, so it never
-runs in the training loop:
+single host transfer; it writes `val/step_N/monitor.json` and a predictions picture of a fixed set of varied frames
+(`training.pictures`), and shows those frames and the PR curve in TensorBoard (`training.tensorboard`). The exact
+ODS/OIS/AP (`obtoolkit.metrics`) costs up to a minute per frame on the near-uniform maps of an untrained network, so
+it never runs in the training loop:
 - "background": the validation's boundary maps go to worker processes; `poll()` (called by the trainer at log
   steps) collects a finished job without waiting and writes `val/step_N/metrics.json`, per_image.csv, pr_curve.png
   and a `val_exact` log record. A validation that finds the previous job unfinished stops it (recorded as
@@ -37,12 +38,12 @@ from training.evaluate import (
     evaluate_model,
     frames_of,
     picture_of,
-    prediction_sheet,
     write_boundary_reports,
     write_evaluation,
 )
 from training.inference import Amp, copy_to_host, one_behind, predict_batch
 from training.monitor import ValidationMonitor
+from training.pictures import dataset_picture_positions, depth_range_du, frames_sheet
 from training.run_log import RunLog
 from training.scoring import BoundaryBenchmark, MetricPool, boundary_counts
 from training.threads import ThreadGovernor
@@ -89,6 +90,8 @@ class Validator:
         if section.exact == "background":
             self.pool.start()  # now, not in the first validation
         self.job: ExactJob | None = None
+        self.picture_positions = set(dataset_picture_positions(dataset, section.pictures))  # chosen once
+        self.depth_range: tuple[float, float] | None = None  # of the pictures, fixed at the first validation
 
     def run(self, model: nn.Module, step: int) -> dict[str, float]:
         """Validate `model` at `step`: the monitor's numbers (also logged as `val`), reports in val/step_N/."""
@@ -99,6 +102,7 @@ class Validator:
         maps, pictures = [], []
         keep_maps = self.section.exact == "background"
         start = lambda b: self._start(model, b)  # noqa: E731
+        position = 0
         for batch, (device_batch, prediction, host) in one_behind(batches(self.loader), start):
             self.monitor.update(batch.name, prediction.depth, prediction.probability, device_batch.depth,
                                 device_batch.valid, device_batch.boundary, device_batch.boundary_valid)
@@ -106,8 +110,9 @@ class Validator:
             for i, frame in enumerate(frames_of(batch, depth, probability)):
                 if keep_maps and frame.probability is not None:
                     maps.append((frame.name, frame.probability, frame.gt_boundary, frame.boundary_valid))
-                if len(pictures) < self.section.pictures:
+                if position in self.picture_positions:
                     pictures.append(picture_of(batch.image[i], frame))
+                position += 1
             if self.governor is not None:
                 self.governor.poll()
         values, rows = self.monitor.compute()
@@ -129,8 +134,16 @@ class Validator:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "monitor.json", json.dumps({"step": step, "monitor": values, "per_image_depth":
                                                               rows}, indent=1, default=float) + "\n")
-        if pictures:
-            save_png(folder / "predictions.png", prediction_sheet(pictures, max_width_px=256))
+        tensorboard = self.log.tensorboard
+        if tensorboard is not None:
+            tensorboard.boundary_pr("val/boundary_tolerance", step, self.monitor.pr_totals)
+        if not pictures:
+            return
+        if self.depth_range is None:
+            self.depth_range = depth_range_du(pictures)
+        save_png(folder / "predictions.png", frames_sheet(pictures, self.depth_range, depth_unit_m=self.depth_unit_m))
+        if tensorboard is not None:
+            tensorboard.frames(step, pictures, self.depth_range, depth_unit_m=self.depth_unit_m)
 
     def _submit(self, step: int, maps: list) -> None:
         if self.job is not None:  # unfinished: the newer model matters more
@@ -153,9 +166,11 @@ class Validator:
             self.log.write("val_exact", job.step, {"error": f"{type(error).__name__}: {error}"})
             return True
         values = {**benchmark.results(), "frames": len(job.names), "seconds": time.perf_counter() - job.started_s}
-        write_boundary_reports(self.out_dir / f"step_{job.step:07d}", benchmark.evaluation(),
+        evaluation = benchmark.evaluation()
+        write_boundary_reports(self.out_dir / f"step_{job.step:07d}", evaluation,
                                extra={"step": job.step, "summary": values})
         self.log.write("val_exact", job.step, values)
+        self._exact_pr(job.step, evaluation.boundary.totals)
         return True
 
     def finish(self, model: nn.Module, step: int) -> None:
@@ -183,6 +198,11 @@ class Validator:
         write_evaluation(result, self.out_dir / f"step_{step:07d}", extra={"step": step})
         self.log.write("val_exact", step, {**result.summary(), "frames": len(result.names),
                                            "seconds": result.seconds})
+        self._exact_pr(step, result.boundary.boundary.totals)
+
+    def _exact_pr(self, step: int, totals) -> None:
+        if self.log.tensorboard is not None:
+            self.log.tensorboard.boundary_pr("val_exact/boundary", step, totals)
 
     def close(self) -> None:
         """Stop the metric workers (abandoning any unfinished job) and the loader's workers."""

@@ -79,6 +79,13 @@ class OcclusionLabels:
     valid_mask: np.ndarray
     n_ties: int
 
+    def _repr_png_(self) -> bytes:
+        """Boundaries by class, instance contours and orientation side by side (`obtoolkit.viz.labels_picture`):
+        how a notebook shows the labels."""
+        from obtoolkit.viz import labels_picture, png_bytes
+
+        return png_bytes(labels_picture(self.ob_class, self.instance_contour, self.theta, self.ob, self.valid_mask))
+
 
 def compute_labels(
     frame: FrameGeometry,

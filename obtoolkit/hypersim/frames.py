@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from obtoolkit._checks import check_array, check_same_hw
-from obtoolkit.errors import EmptyFrameError, FormatError, MissingFileError
-from obtoolkit.hypersim.camera import HypersimCamera
+from obtoolkit.errors import EmptyFrameError, FormatError
+from obtoolkit.hypersim.camera import HypersimCamera, read_camera_parameters
 from obtoolkit.hypersim.h5 import read_hdf5_dataset
 from obtoolkit.hypersim.layout import FINAL_MODALITIES, GEOMETRY_MODALITIES, FrameId, HypersimLayout, ModalitySpec
+from obtoolkit.limits import open_image
 
 DEFAULT_GEOMETRY_KINDS = ("depth_meters", "normal_cam", "render_entity_id", "semantic", "semantic_instance")
 
@@ -59,15 +59,11 @@ def read_tonemap(layout: HypersimLayout, frame: FrameId, *, shape_hw: tuple[int,
 
 
 def read_rgb_image(path: str | Path, *, what: str, shape_hw: tuple[int, int] | None = None) -> np.ndarray:
-    """Read an 8-bit image file as uint8 (H, W, 3) RGB, with errors that name the file."""
+    """Read an 8-bit image file as uint8 (H, W, 3) RGB, with errors that name the file (a header claiming more than
+    `obtoolkit.limits.DEFAULT_MAX_IMAGE_PIXELS` is refused before decoding)."""
     path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(path, what)
-    try:
-        with Image.open(path) as image:
-            rgb = np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as error:
-        raise FormatError(path, f"a readable image ({what})", f"unreadable: {error}") from error
+    with open_image(path, what=what) as image:  # the header's size checked before decoding
+        rgb = np.asarray(image.convert("RGB"))
     if shape_hw is not None and rgb.shape[:2] != tuple(shape_hw):
         raise FormatError(path, f"size {shape_hw[1]}x{shape_hw[0]} ({what})", f"{rgb.shape[1]}x{rgb.shape[0]}")
     return rgb
@@ -123,6 +119,29 @@ class FrameGeometry:
     def has_ids(self) -> bool:
         """All three id maps are present (the instance rule can run)."""
         return all(a is not None for a in (self.semantic, self.semantic_instance, self.render_entity_id))
+
+    @classmethod
+    def read(cls, root: str | Path, scene: str, camera: str, frame: int, *, camera_csv: str | Path | None = None,
+             modalities: Collection[str] = DEFAULT_GEOMETRY_KINDS) -> FrameGeometry:
+        """One frame of a Hypersim tree by name, with its scene's camera: what `compute_labels` takes.
+
+            geometry = FrameGeometry.read("hypersim", "ai_001_001", "cam_00", 0)
+
+        Args:
+            root: the Hypersim root (scene folders `ai_VVV_NNN/`).
+            scene, camera, frame: e.g. "ai_001_001", "cam_00", 0.
+            camera_csv: Hypersim's metadata_camera_parameters.csv (default: the one at `root`).
+            modalities: geometry modalities to read (`read_frame_geometry`).
+
+        Raises:
+            MissingFileError / FormatError: a file is missing or unreadable (the message names it); EmptyFrameError:
+                no valid pixel.
+        """
+        layout = HypersimLayout(root)
+        csv = layout.camera_parameters_csv if camera_csv is None else Path(camera_csv)
+        parameters = read_camera_parameters(csv, scenes=[scene]).camera(scene)
+        return read_frame_geometry(layout, FrameId(scene, camera, int(frame)), camera=parameters,
+                                   modalities=modalities)
 
 
 def frame_geometry(

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from obtoolkit._checks import check_array
-from obtoolkit.metrics import matching
+from obtoolkit.metrics import assignment, cardinality, matching
 from obtoolkit.metrics.nms import edge_nms
 from obtoolkit.metrics.pr_curve import (
     BestPoint,
@@ -28,7 +28,7 @@ from obtoolkit.metrics.pr_curve import (
     recall_at_precision,
     recall_precision_f,
 )
-from obtoolkit.metrics.thinning import guo_hall_luts, thin, thin_padded
+from obtoolkit.metrics.thinning import LevelChanges, sweep_thinning, thin
 
 Protocol = Literal["bsds", "occlusion"]
 
@@ -114,42 +114,69 @@ def _prediction_map(pred_prob: np.ndarray, options: BoundaryEvalOptions) -> np.n
     return pred
 
 
-def _nested_sets(pred, valid, near, thr):
-    """Occlusion protocol: B_k = [P >= t_k] are nested; node sets are prefixes of the pixels sorted by value."""
-    candidates = (pred >= thr[0]) & valid
-    sum_p = np.array([np.count_nonzero(candidates & (pred >= t)) for t in thr], dtype=np.int64)
-    yx = np.argwhere(candidates & near)
-    values = pred[yx[:, 0], yx[:, 1]]
-    order = np.argsort(-values, kind="stable")
-    yx, values = yx[order].astype(np.int64), values[order]
-    ends = np.array([np.count_nonzero(values >= t) for t in thr], dtype=np.int64)
-    return yx, np.arange(len(yx), dtype=np.int64), np.zeros_like(ends), ends, sum_p
+def _occlusion_changes(pred: np.ndarray, valid: np.ndarray, thr: np.ndarray) -> tuple[LevelChanges, np.ndarray]:
+    """Occlusion protocol: B_k = [P >= t_k] inside `valid` are nested; pixels enter by decreasing value.
+
+    Returns the changes (insertions only, each level in decreasing value, ties in row-major order) and sumP (K,).
+    """
+    flat = pred.ravel()
+    pixel = np.flatnonzero((flat >= thr[0]) & valid.ravel())
+    pixel = pixel[np.argsort(-flat[pixel], kind="stable")]
+    sum_p = np.searchsorted(-flat[pixel], -thr, side="right").astype(np.int64)
+    return LevelChanges(pixel, np.ones(len(pixel), dtype=bool), np.concatenate([[0], sum_p[::-1]])), sum_p
 
 
-def _thinned_sets(pred, valid, near, thr):
-    """BSDS protocol: B_k = thin([P >= t_k]); node sets are listed per threshold."""
-    h, w = pred.shape
-    padded = np.zeros((h + 2, w + 2), dtype=np.uint8)
-    stamp = np.zeros((h + 2, w + 2), dtype=np.int64)
-    lut_first, lut_second = guo_hall_luts()
-    tick = 1
-    per_threshold, sum_p = [], []
-    for t in thr:
-        points = np.argwhere(pred >= t).astype(np.int64) + 1
-        padded[points[:, 0], points[:, 1]] = 1
-        tick = thin_padded(padded, points, lut_first, lut_second, stamp, tick)
-        kept = points[padded[points[:, 0], points[:, 1]] != 0] - 1
-        padded[points[:, 0], points[:, 1]] = 0
-        kept = kept[valid[kept[:, 0], kept[:, 1]]]
-        sum_p.append(len(kept))
-        per_threshold.append(kept[near[kept[:, 0], kept[:, 1]]])
-    flat = [yx[:, 0] * w + yx[:, 1] for yx in per_threshold]
-    universe = np.unique(np.concatenate(flat)) if flat else np.zeros(0, dtype=np.int64)
-    yx = np.stack([universe // w, universe % w], axis=1).astype(np.int64)
-    idx = np.concatenate([np.searchsorted(universe, f) for f in flat]).astype(np.int64)
-    ends = np.cumsum([len(f) for f in flat]).astype(np.int64)
-    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-    return yx, idx, starts, ends, np.array(sum_p, dtype=np.int64)
+def _bsds_changes(pred: np.ndarray, valid: np.ndarray, thr: np.ndarray) -> tuple[LevelChanges, np.ndarray]:
+    """BSDS protocol: B_k = thin([P >= t_k]) inside `valid` (thinning sees the whole map). Changes and sumP (K,)."""
+    changes = _restrict(sweep_thinning(pred, thr), valid.ravel())
+    running = np.concatenate([[0], np.cumsum(np.where(changes.inserted, 1, -1))])
+    return changes, running[changes.ptr[1:]][::-1].astype(np.int64)
+
+
+def _restrict(changes: LevelChanges, keep_flat: np.ndarray) -> LevelChanges:
+    """The changes of the pixels where `keep_flat` ((H * W,) bool) is True."""
+    keep = keep_flat[changes.pixel]
+    kept_before = np.concatenate([[0], np.cumsum(keep)])
+    return LevelChanges(changes.pixel[keep], changes.inserted[keep], kept_before[changes.ptr].astype(np.int64))
+
+
+def _single_counts(changes: LevelChanges, gt: np.ndarray, radius: float) -> np.ndarray:
+    """(K,) matched pairs with one annotator: the maximum matching size at every threshold (`cardinality`)."""
+    if not len(changes.pixel):
+        return np.zeros(len(changes.ptr) - 1, dtype=np.int64)
+    sizes = cardinality.matching_sizes(gt, radius, changes.pixel, changes.inserted, changes.ptr)
+    return sizes[::-1].astype(np.int64)
+
+
+def _paired_counts(changes, gts, radius, thetas, width, nested):
+    """Counts that depend on the pairs (several annotators, orientations): the min-cost matchings (`assignment`).
+
+    Nodes are numbered as the first release did (occlusion: by decreasing value; BSDS: row-major), and each level
+    inserts then deletes in increasing node order, so the chosen pairs are the same as before.
+    """
+    if nested:
+        universe, node = changes.pixel, np.arange(len(changes.pixel), dtype=np.int64)
+    else:
+        universe = np.unique(changes.pixel)
+        node = np.searchsorted(universe, changes.pixel).astype(np.int64)
+        order = np.lexsort((node, np.repeat(np.arange(len(changes.ptr) - 1), np.diff(changes.ptr))))
+        node, changes = node[order], LevelChanges(changes.pixel[order], changes.inserted[order], changes.ptr)
+    yx = np.stack([universe // width, universe % width], axis=1).astype(np.int64)
+    n_levels = len(changes.ptr) - 1
+    p_matched = np.zeros((n_levels, len(yx)), dtype=np.uint8)
+    p_oriented = np.zeros_like(p_matched)
+    cnt_r = np.zeros(n_levels, dtype=np.int64)
+    cnt_r_oriented = np.zeros(n_levels, dtype=np.int64)
+    for g, gt in enumerate(gts):
+        graph = assignment.make_graph(yx, gt, radius)
+        p_theta, g_theta = _node_orientations(thetas, g, yx, gt)
+        n_matched, _, n_oriented = assignment.sweep_graph(
+            tuple(graph), node, changes.inserted, changes.ptr, p_theta, g_theta, p_matched, p_oriented)
+        cnt_r += n_matched
+        cnt_r_oriented += n_oriented
+    cnt_p = p_matched.sum(axis=1, dtype=np.int64)
+    cnt_p_oriented = p_oriented.sum(axis=1, dtype=np.int64)
+    return cnt_r[::-1], cnt_p[::-1], cnt_r_oriented[::-1], cnt_p_oriented[::-1]
 
 
 def image_boundary_counts(
@@ -175,7 +202,7 @@ def image_boundary_counts(
         where: context for error messages (an image name).
 
     Returns:
-        BoundaryCounts with (K,) int64 arrays.
+        BoundaryCounts with (K,) int64 arrays. Single-threaded and deterministic.
     """
     context = f" ({where})" if where else ""
     check_array("pred_prob", pred_prob, shape=(None, None), kind="f", where=where)
@@ -185,31 +212,41 @@ def image_boundary_counts(
         "valid_mask", valid_mask, shape=(h, w), kind="b", where=where)
     gts = [gt & valid for gt in gts]
     thr = thresholds(options.n_thresholds)
-    pred = _prediction_map(pred_prob, options)
-    radius = matching.matching_radius_px(h, w, options.max_dist)
-    gt_any = np.logical_or.reduce(gts)
-    near = ndimage.distance_transform_edt(~gt_any) <= radius + 1e-6 if gt_any.any() else np.zeros((h, w), bool)
-    make_sets = _thinned_sets if options.thin else _nested_sets
-    yx, idx, starts, ends, sum_p = make_sets(pred, valid, near, thr)
     thetas = _orientations(pred_orientation_rad, gt_orientations_rad, len(gts), (h, w), where)
-    k = len(thr)
-    p_matched = np.zeros((k, len(yx)), dtype=np.uint8)
-    p_oriented = np.zeros_like(p_matched)
-    cnt_r = np.zeros(k, dtype=np.int64)
-    cnt_r_oriented = np.zeros(k, dtype=np.int64)
-    for g, gt in enumerate(gts):
-        graph = matching.make_graph(yx, gt, radius)
-        p_theta, g_theta = _node_orientations(thetas, g, yx, gt)
-        n_matched, _, n_oriented = matching.sweep_graph(
-            tuple(graph), idx, starts, ends, p_theta, g_theta, p_matched, p_oriented)
-        cnt_r += n_matched
-        cnt_r_oriented += n_oriented
-    sum_r = np.full(k, sum(int(gt.sum()) for gt in gts), dtype=np.int64)
-    cnt_p = p_matched.sum(axis=1, dtype=np.int64)
+    pred = _prediction_map(pred_prob, options)
+    changes, sum_p = _candidate_changes(pred, valid, thr, options)
+    return _counts(changes, sum_p, gts, thetas, thr, options)
+
+
+def _candidate_changes(pred: np.ndarray, valid: np.ndarray, thr: np.ndarray,
+                       options: BoundaryEvalOptions) -> tuple[LevelChanges, np.ndarray]:
+    """The scored predicted sets of every threshold (thinned in the BSDS protocol) as changes, and sumP (K,)."""
+    return (_bsds_changes if options.thin else _occlusion_changes)(pred, valid, thr)
+
+
+def _counts(changes: LevelChanges, sum_p: np.ndarray, gts: list[np.ndarray], thetas, thr: np.ndarray,
+            options: BoundaryEvalOptions) -> BoundaryCounts:
+    """Match the candidate sets with every annotator and count (the last stage of `image_boundary_counts`)."""
+    h, w = gts[0].shape
+    radius = matching.matching_radius_px(h, w, options.max_dist)
+    if len(changes.pixel):
+        changes = _restrict(changes, _near_any(gts, radius).ravel())
+    sum_r = np.full(len(thr), sum(int(gt.sum()) for gt in gts), dtype=np.int64)
+    if len(gts) == 1 and thetas is None:
+        matched = _single_counts(changes, gts[0], radius)
+        return BoundaryCounts(thr, matched, sum_r, matched.copy(), sum_p)
+    cnt_r, cnt_p, cnt_r_oriented, cnt_p_oriented = _paired_counts(changes, gts, radius, thetas, w, not options.thin)
     oriented = thetas is not None
-    return BoundaryCounts(thr, cnt_r, sum_r, cnt_p, sum_p,
-                          p_oriented.sum(axis=1, dtype=np.int64) if oriented else None,
+    return BoundaryCounts(thr, cnt_r, sum_r, cnt_p, sum_p, cnt_p_oriented if oriented else None,
                           cnt_r_oriented if oriented else None)
+
+
+def _near_any(gts: list[np.ndarray], radius: float) -> np.ndarray:
+    """(H, W) bool: pixels within `radius` of a GT pixel of some annotator (only they can be matched)."""
+    gt_any = np.logical_or.reduce(gts)
+    if not gt_any.any():
+        return np.zeros(gt_any.shape, dtype=bool)
+    return ndimage.distance_transform_edt(~gt_any) <= radius + 1e-6
 
 
 def _orientations(pred_theta, gt_thetas, n_gt, shape, where):
@@ -242,6 +279,7 @@ class BoundaryResult:
     ods: best interpolated point of the summed curve (threshold, R, P, F). ois_*: R, P, F of the per-image best
     thresholds' counts, pooled. ap: BSDS average precision. r50: recall at 50 % precision (NaN if never reached).
     curve: (K, 4) float64 rows [threshold, R, P, F] of the summed counts. n_images: images accumulated.
+    totals: int64 (4, K) the summed counts themselves, rows cnt_r, sum_r, cnt_p, sum_p (PR-curve viewers want them).
     """
 
     ods: BestPoint
@@ -252,6 +290,7 @@ class BoundaryResult:
     r50: float
     curve: np.ndarray
     n_images: int
+    totals: np.ndarray | None = None
 
     def as_dict(self) -> dict[str, float | int]:
         """Flat JSON-friendly numbers (no curve)."""
@@ -305,7 +344,7 @@ class BoundaryMetric:
         if self.n_images == 0:
             nan = float("nan")
             return BoundaryResult(BestPoint(nan, nan, nan, nan), nan, nan, nan, nan, nan,
-                                  np.stack([self.thresholds, recall, precision, f], axis=1), 0)
+                                  np.stack([self.thresholds, recall, precision, f], axis=1), 0, self.totals.copy())
         ois_r, ois_p, ois_f = (float(x) for x in recall_precision_f(*self.ois_totals))
         return BoundaryResult(
             ods=best_interpolated(self.thresholds, recall, precision),
@@ -314,6 +353,7 @@ class BoundaryMetric:
             r50=recall_at_precision(recall, precision),
             curve=np.stack([self.thresholds, recall, precision, f], axis=1),
             n_images=self.n_images,
+            totals=self.totals.copy(),
         )
 
 

@@ -1,8 +1,9 @@
 """Score a folder of predicted boundary PNGs against a folder of ground truth, and write the outputs.
 
-The driver behind `obh evaluate-maps`: pairs files by name, computes per-image counts in parallel (joblib, one
-thread per worker; the result equals the serial one), accumulates them in a BoundaryEvaluator and writes
-`metrics.json`, `per_image.csv`, `pr_curve.png` and `report.html` (worst and best images) under the output folder.
+The driver behind `obh evaluate-maps`: pairs files by name, computes per-image counts in worker processes (joblib
+loky, one thread per worker; the counts are integers, so the result equals the serial one bit for bit), accumulates
+them in a BoundaryEvaluator and writes `metrics.json`, `per_image.csv`, `pr_curve.png` and `report.html` (worst and
+best images) under the output folder.
 Beside ODS / OIS / AP: precision, recall and F at fixed thresholds (0.5 and 0.7 by default), tolerance-matched (read
 from the benchmark's summed curve, where the threshold is one of its thresholds) and pixel-wise as the official
 MoDOT scripts compute them (against the union of the annotators for a multi-annotator BSDS `.mat`).
@@ -15,10 +16,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
+from tqdm import tqdm
 
 from obtoolkit.metrics import maps_io, report
-from obtoolkit.metrics.boundary import BoundaryCounts, BoundaryEvalOptions, binary_map, image_boundary_counts
+from obtoolkit.metrics.boundary import BoundaryCounts, BoundaryEvalOptions, image_boundary_counts
 from obtoolkit.metrics.evaluators import BoundaryEvaluation, BoundaryEvaluator
 from obtoolkit.metrics.fixed_threshold import (
     FIXED_THRESHOLDS,
@@ -26,7 +28,6 @@ from obtoolkit.metrics.fixed_threshold import (
     fixed_threshold_counts,
     tolerance_scores_at,
 )
-from obtoolkit.metrics.matching import match_maps
 from obtoolkit.provenance import git_sha, package_version
 
 
@@ -68,13 +69,17 @@ def _image_counts(name: str, pred_path: Path, gt_path: Path, options: BoundaryEv
 
 
 def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1,
+                  progress: bool = False,
                   fixed_thresholds: tuple[float, ...] = FIXED_THRESHOLDS) -> MapsResult:
-    """Evaluate every GT file of `job.gt_dir` against its prediction and write the outputs to `job.out_dir`."""
+    """Evaluate every GT file of `job.gt_dir` against its prediction and write the outputs to `job.out_dir`.
+
+    n_jobs: worker processes (1: in this process; -1: one per core), each single-threaded. progress: show a bar.
+    """
+    if n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs: expected -1 (one process per core) or a positive count, got {n_jobs}")
     pairs = maps_io.pair_files(job.pred_dir, job.gt_dir, job.pred_suffix)
     thresholds = tuple(float(t) for t in fixed_thresholds)
-    tasks = (delayed(_image_counts)(name, pred, gt, options, job, thresholds) for name, pred, gt in pairs)
-    all_counts = Parallel(n_jobs=n_jobs, backend="loky")(tasks) if n_jobs != 1 else [
-        _image_counts(name, pred, gt, options, job, thresholds) for name, pred, gt in pairs]
+    all_counts = _all_counts(pairs, options, job, thresholds, n_jobs, progress)
     evaluator = BoundaryEvaluator(options)
     pixel = FixedThresholdMetric(thresholds) if thresholds else None
     for (name, _, _), (counts, pixel_counts) in zip(pairs, all_counts, strict=True):
@@ -85,6 +90,19 @@ def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1
     result = MapsResult(evaluation, fixed_threshold_scores(evaluation, thresholds, pixel))
     write_outputs(job, evaluation, {name: (pred, gt) for name, pred, gt in pairs}, result.fixed_threshold)
     return result
+
+
+def _all_counts(pairs: list[tuple[str, Path, Path]], options: BoundaryEvalOptions, job: MapsJob,
+                thresholds: tuple[float, ...], n_jobs: int,
+                progress: bool) -> list[tuple[BoundaryCounts, np.ndarray | None]]:
+    """Counts of every pair, in order; images are independent, so they are spread over processes."""
+    bar = {"total": len(pairs), "unit": "image", "desc": "evaluate-maps", "disable": not progress}
+    if n_jobs == 1 or len(pairs) <= 1:
+        return list(tqdm((_image_counts(name, pred, gt, options, job, thresholds) for name, pred, gt in pairs),
+                         **bar))
+    calls = (delayed(_image_counts)(name, pred, gt, options, job, thresholds) for name, pred, gt in pairs)
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        return list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(calls), **bar))
 
 
 def fixed_threshold_scores(evaluation: BoundaryEvaluation, thresholds: tuple[float, ...],
@@ -117,7 +135,9 @@ def write_outputs(job: MapsJob, evaluation: BoundaryEvaluation, files: dict[str,
     report.plot_pr_curve(out / "pr_curve.png", curves, ods)
     names = report.worst_and_best(evaluation.per_image, job.n_report_images)
     rows = {row.name: row for row in evaluation.per_image}
-    pictures = [_pictures(job, name, *files[name], rows[name].best_threshold, evaluation.options) for name in names]
+    worst = min(job.n_report_images, len(names))
+    pictures = [dataclasses.replace(_pictures(job, name, *files[name], rows[name].best_threshold, evaluation.options),
+                                    reason="worst F" if i < worst else "best F") for i, name in enumerate(names)]
     report.write_html_report(out, evaluation, pictures)
 
 
@@ -125,9 +145,7 @@ def _pictures(job: MapsJob, name: str, pred_path: Path, gt_path: Path, threshold
               options: BoundaryEvalOptions) -> report.ImagePictures:
     pred, gts = maps_io.read_map_pair(pred_path, gt_path, invert=job.invert, max_pixels=job.max_pixels)
     gt_any = np.logical_or.reduce(gts)
-    binary = binary_map(pred, threshold, options)
-    match = match_maps(binary, gts[0], max_dist=options.max_dist)
-    picture = report.matches_picture(match.pred_matched, binary & ~match.pred_matched, gts[0] & ~match.gt_matched)
+    picture = report.match_picture(pred, gts[0], threshold, options)
     rgb = None
     if job.rgb_dir is not None:
         rgb_path = Path(job.rgb_dir) / f"{name}{job.rgb_suffix}"

@@ -13,13 +13,17 @@ import html
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from obtoolkit.fileio import atomic_path, atomic_write_bytes, atomic_write_text
+from obtoolkit.metrics.boundary import BoundaryEvalOptions, binary_map
+from obtoolkit.metrics.cardinality import maximum_matching
+from obtoolkit.metrics.disk import matching_radius_px
 from obtoolkit.metrics.evaluators import BoundaryEvaluation, ImageBoundaryRow
 
 
@@ -106,56 +110,151 @@ def matches_picture(pred_matched: np.ndarray, pred_unmatched: np.ndarray, gt_mis
     return picture
 
 
+def match_picture(pred_prob: np.ndarray, gt_boundary: np.ndarray, threshold: float,
+                  options: BoundaryEvalOptions) -> np.ndarray:
+    """`matches_picture` of a probability map at one threshold, binarised exactly as the benchmark does (NMS,
+    thinning) and matched one-to-one within `options.max_dist`: uint8 (H, W, 3).
+
+    The pairs come from a maximum matching (`cardinality.maximum_matching`): exactly as many as the benchmark counts,
+    fast on any map; where several pixels are equally good it may colour another one than the min-cost matching
+    (`match_maps`, which can take minutes on dense maps) would."""
+    binary = binary_map(pred_prob, threshold, options)
+    radius = matching_radius_px(*binary.shape, options.max_dist)
+    pred_matched, gt_matched = maximum_matching(binary, gt_boundary, radius)
+    return matches_picture(pred_matched, binary & ~pred_matched, gt_boundary & ~gt_matched)
+
+
 @dataclasses.dataclass(frozen=True)
 class ImagePictures:
-    """Pictures of one image for the report: (H, W[, 3]) uint8 arrays; rgb may be None."""
+    """Pictures of one image for the report: (H, W[, 3]) uint8 arrays; rgb may be None; extra: more captioned
+    pictures (depth, depth error, ...); reason: why it is shown ("worst F", ...)."""
 
     name: str
     prediction: np.ndarray
     ground_truth: np.ndarray
     matches: np.ndarray
     rgb: np.ndarray | None = None
+    extra: tuple[tuple[str, np.ndarray], ...] = ()
+    reason: str = ""
+
+
+# Click a column's header to sort the per-image table by it (numbers by value, text by name); click again: reverse.
+_SORT_SCRIPT = """<script>
+function sortBy(th) {
+  const body = th.closest('table').tBodies[0], col = th.cellIndex, up = th.dataset.up !== '1';
+  th.dataset.up = up ? '1' : '0';
+  const key = r => { const v = r.cells[col].dataset.v; const x = parseFloat(v); return isNaN(x) ? v : x; };
+  const rows = Array.from(body.rows).sort((a, b) => {
+    const x = key(a), y = key(b);
+    const c = (typeof x === 'number' && typeof y === 'number') ? x - y : String(x).localeCompare(String(y));
+    return up ? c : -c;
+  });
+  rows.forEach(r => body.appendChild(r));
+}
+</script>"""
+_STYLE = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}td,th{padding:2px 8px;text-align:right}"
+          "th.sort{cursor:pointer;text-decoration:underline dotted}td.name{text-align:left}"
+          "img{max-width:300px;margin:2px;image-rendering:pixelated}figure{display:inline-block;margin:4px;"
+          "vertical-align:top}figcaption{font-size:90%}.scroll{max-height:30em;overflow-y:auto;display:inline-block;"
+          "border:1px solid #ccc}.legend img{max-width:none}.numbers{display:flex;flex-wrap:wrap;gap:4px 18px}"
+          ".number{text-align:right}</style>")
 
 
 def write_html_report(out_dir: str | Path, evaluation: BoundaryEvaluation, pictures: Sequence[ImagePictures],
-                      *, title: str = "Boundary evaluation", pr_curve_file: str = "pr_curve.png") -> Path:
-    """Write `report.html` and its pictures under `out_dir/report_images/`; return the HTML path.
+                      *, title: str = "Boundary evaluation", pr_curve_file: str = "pr_curve.png",
+                      depth_rows: Sequence[Mapping[str, Any]] | None = None, summary: Mapping[str, float] | None = None,
+                      legends: Sequence[tuple[str, np.ndarray]] = (), file_name: str = "report.html",
+                      image_dir: str = "report_images") -> Path:
+    """Write `file_name` and its pictures under `out_dir/image_dir/`; return the HTML path.
 
-    `pictures` are shown in the order given (the caller picks the worst and best images).
+    The page: the headline numbers (`summary` when given, else the boundary numbers), the PR curve, the per-image
+    table (boundary F, R, P, threshold; AbsRel, RMSE, delta1 when `depth_rows` are given), sortable by any column
+    with a click (inline script, no external assets), then `pictures` in the order given (the caller picks the
+    worst and best images) after the `legends` (captioned colour bars). Every name is HTML-escaped and file names
+    are made safe (`_safe`).
     """
     out_dir = Path(out_dir)
     rows_by_name = {row.name: row for row in evaluation.per_image}
-    result = evaluation.boundary.as_dict()
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:right}"
-             "img{max-width:300px;margin:2px;image-rendering:pixelated}figure{display:inline-block;margin:4px}"
-             "</style></head><body>", f"<h1>{html.escape(title)}</h1>", "<table><tr>"]
-    parts += [f"<th>{html.escape(k)}</th>" for k in result]
-    parts.append("</tr><tr>")
-    parts += [f"<td>{v:.4f}</td>" if isinstance(v, float) else f"<td>{v}</td>" for v in result.values()]
-    parts.append("</tr></table>")
-    parts.append(f"<p>Options: {html.escape(json.dumps(dataclasses.asdict(evaluation.options)))}</p>")
-    parts.append(f"<img src='{html.escape(pr_curve_file)}' alt='PR curve' style='max-width:420px'>")
-    parts.append("<p>Matches at each image's best threshold: green matched prediction, red unmatched prediction, "
-                 "blue missed ground truth.</p>")
+    depth_by_name = {str(row["name"]): row for row in depth_rows or ()}
+    numbers = dict(summary) if summary is not None else evaluation.boundary.as_dict()
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>", _STYLE,
+             _SORT_SCRIPT, "</head><body>", f"<h1>{html.escape(title)}</h1>", _numbers_table(numbers),
+             f"<p>Options: {html.escape(json.dumps(dataclasses.asdict(evaluation.options)))}</p>",
+             f"<img src='{html.escape(pr_curve_file)}' alt='PR curve' style='max-width:420px'>",
+             _per_image_table(evaluation.per_image, depth_by_name)]
+    if pictures:
+        parts.append("<h2>Worst and best frames</h2><p>Matches at each image's best threshold: green matched "
+                     "prediction, red false positive (unmatched prediction), blue missed ground truth.</p>")
+    for label, image in legends:
+        file = f"{image_dir}/legend_{_safe(label)}.png"
+        atomic_write_bytes(out_dir / file, _png_bytes(image))
+        parts.append(f"<figure class='legend'><img src='{html.escape(file)}' alt='{html.escape(label)}'>"
+                     f"<figcaption>{html.escape(label)}</figcaption></figure>")
     for pics in pictures:
-        row = rows_by_name.get(pics.name)
-        caption = pics.name if row is None else (f"{pics.name}: F {row.best_f:.3f} (R {row.best_recall:.3f}, "
-                                                 f"P {row.best_precision:.3f}, t {row.best_threshold:.2f})")
-        parts.append(f"<h3>{html.escape(caption)}</h3>")
-        named = [("rgb", pics.rgb), ("prediction", pics.prediction), ("ground truth", pics.ground_truth),
-                 ("matches", pics.matches)]
-        for label, image in named:
-            if image is None:
-                continue
-            file = f"report_images/{_safe(pics.name)}_{label.replace(' ', '_')}.png"
-            atomic_write_bytes(out_dir / file, _png_bytes(image))
-            parts.append(f"<figure><img src='{html.escape(file)}' alt='{label}'>"
-                         f"<figcaption>{label}</figcaption></figure>")
+        parts.append(_picture_block(out_dir, image_dir, pics, rows_by_name.get(pics.name),
+                                    depth_by_name.get(pics.name)))
     parts.append("</body></html>")
-    path = out_dir / "report.html"
+    path = out_dir / file_name
     atomic_write_text(path, "\n".join(parts))
     return path
+
+
+def _numbers_table(numbers: Mapping[str, Any]) -> str:
+    """The headline numbers as name-over-value boxes that wrap with the page width."""
+    boxes = "".join(f"<div class='number'><b>{html.escape(str(k))}</b><br>{_shown(v)}</div>"
+                    for k, v in numbers.items())
+    return f"<div class='numbers'>{boxes}</div>"
+
+
+_DEPTH_COLUMNS = (("abs_rel", "AbsRel"), ("rmse", "RMSE"), ("delta1", "&delta;1"))
+
+
+def _per_image_table(rows: Sequence[ImageBoundaryRow], depth_by_name: Mapping[str, Mapping[str, Any]]) -> str:
+    columns = ["frame", "F", "R", "P", "threshold", "GT px"] + [label for _, label in _DEPTH_COLUMNS
+                                                                 if depth_by_name]
+    head = "".join(f"<th class='sort' onclick='sortBy(this)'>{label}</th>" for label in columns)
+    lines = []
+    for row in rows:
+        values = [row.best_f, row.best_recall, row.best_precision, row.best_threshold, row.n_gt_pixels]
+        if depth_by_name:
+            depth = depth_by_name.get(row.name, {})
+            values += [depth.get(key, float("nan")) for key, _ in _DEPTH_COLUMNS]
+        cells = [f"<td class='name' data-v='{html.escape(row.name)}'>{html.escape(row.name)}</td>"]
+        cells += [f"<td data-v='{_value(v)}'>{_shown(v)}</td>" for v in values]
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<h2>Per frame ({len(rows)}; click a column to sort)</h2><div class='scroll'><table><thead><tr>{head}"
+            f"</tr></thead><tbody>{''.join(lines)}</tbody></table></div>")
+
+
+def _value(v: Any) -> str:
+    return "NaN" if isinstance(v, float) and not math.isfinite(v) else html.escape(str(v))
+
+
+def _shown(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
+
+
+def _picture_block(out_dir: Path, image_dir: str, pics: ImagePictures, row: ImageBoundaryRow | None,
+                   depth: Mapping[str, Any] | None) -> str:
+    caption = pics.name
+    if row is not None:
+        caption += (f": F {row.best_f:.3f} (R {row.best_recall:.3f}, P {row.best_precision:.3f}, "
+                    f"t {row.best_threshold:.2f})")
+    if depth is not None and "abs_rel" in depth:
+        caption += f", AbsRel {float(depth['abs_rel']):.3f}"
+    if pics.reason:
+        caption = f"{pics.reason}: {caption}"
+    parts = [f"<h3>{html.escape(caption)}</h3>"]
+    named = [("rgb", pics.rgb), ("prediction", pics.prediction), ("ground truth", pics.ground_truth),
+             ("matches", pics.matches), *pics.extra]
+    for label, image in named:
+        if image is None:
+            continue
+        file = f"{image_dir}/{_safe(pics.name)}_{_safe(label.replace(' ', '_'))}.png"
+        atomic_write_bytes(out_dir / file, _png_bytes(image))
+        parts.append(f"<figure><img src='{html.escape(file)}' alt='{html.escape(label)}'>"
+                     f"<figcaption>{html.escape(label)}</figcaption></figure>")
+    return "\n".join(parts)
 
 
 def _safe(name: str) -> str:

@@ -49,6 +49,7 @@ from obtoolkit.synth.builder import (
     place,
 )
 from obtoolkit.synth.cameras import ALL_CAMERA_MODELS
+from obtoolkit.synth.homes import build_bathroom, build_bedroom
 from obtoolkit.synth.interiors import build_kitchen, build_office, build_stairs
 from obtoolkit.synth.meshes import Mesh
 from obtoolkit.synth.scene import SyntheticScene, build_scene
@@ -180,7 +181,7 @@ def build_grazing(name: str, rng: np.random.Generator, camera_model: str, units:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Held-out families
+# Families held out in round 1 (tuning families since round 2)
 
 
 def build_curved(name: str, rng: np.random.Generator, camera_model: str, units: float) -> SyntheticScene:
@@ -360,9 +361,11 @@ FAMILIES = {f.name: f for f in (
     Family("containers", build_containers, True),  # held out in round 1
     Family("leaning", build_leaning, True),  # held out in round 1
     Family("long_range", build_long_range, True),  # held out in round 1
-    Family("kitchen", build_kitchen, False),
-    Family("office", build_office, False),
-    Family("stairs", build_stairs, False),
+    Family("kitchen", build_kitchen, True),  # held out in round 2
+    Family("office", build_office, True),  # held out in round 2
+    Family("stairs", build_stairs, True),  # held out in round 2
+    Family("bathroom", build_bathroom, False),
+    Family("bedroom", build_bedroom, False),
 )}
 TUNING_FAMILIES = tuple(name for name, f in FAMILIES.items() if f.tuning)
 HELD_OUT_FAMILIES = tuple(name for name, f in FAMILIES.items() if not f.tuning)

@@ -81,8 +81,11 @@ def test_demo_writes_a_contact_sheet(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--train-steps", "2"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "report" / "index.html").is_file() and "index.html" in result.output
-    for picture in ("labels.png", "predictions.png", "pr_curves.png", "trained/metrics.json"):
+    for picture in ("labels.png", "predictions.png", "pr_curves.png", "training_curves.png", "trained/metrics.json",
+                    "trained/report/index.html", "untrained/report/index.html"):
         assert (tmp_path / "report" / picture).is_file(), picture
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "inter-object occlusion boundary" in page and "viridis" in page  # the label legend, the colour map
     assert (tmp_path / "hypersim" / "ai_900_001").is_dir()
     assert (tmp_path / "ob_hypersim" / "manifest.parquet").is_file()
     assert (tmp_path / "ob_hypersim" / "validation_report.json").is_file()

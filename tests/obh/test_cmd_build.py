@@ -48,8 +48,10 @@ def test_index_writes_the_library_manifest(name, tmp_path):
 def test_index_with_val_frames_then_train_one_step(name, tmp_path, toy_registry):  # noqa: F811
     tree = write_synthetic_tree(name, tmp_path / name, n_frames=7, shape_hw=(40, 48))
     out = tmp_path / "elsewhere" / "indexed.parquet"
-    result = obh(tree.root, "--format", name, "--val-frames", "1", "--out", out, "-j", "2")
+    result = obh(tree.root, "--format", name, "--val-frames", "1", "-o", out, "-j", "2", "--json")
     assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["manifest"] == str(out) and summary["failed"] == 0 and summary["splits"]["val"] == 1
     assert not (tree.root / "manifest.parquet").exists() and [p.name for p in out.parent.iterdir()] == [out.name]
     manifest = read_dataset_manifest(out)
     assert manifest.splits() == {"train": len(tree.splits["train"]) - 1, "val": 1, "test": len(tree.splits["test"])}

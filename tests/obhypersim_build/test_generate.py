@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +15,7 @@ from obhypersim_build.run import generate
 from obtoolkit.hypersim import FrameId
 from obtoolkit.labels_io import read_label_files
 from obtoolkit.manifest import read_manifest, table_to_records
+from tests.reliability.faults import kill_at_random_point
 
 from .conftest import write_layered_tree
 
@@ -93,7 +91,7 @@ def test_scene_missing_from_camera_csv_fails_its_frames(layered_tree, tmp_path):
 
 
 def test_sigkill_at_random_moments_then_resume_is_byte_identical(tmp_path):
-    hypersim = write_layered_tree(tmp_path / "hypersim", frames_per_camera=8).layout.root
+    hypersim = write_layered_tree(tmp_path / "hypersim", frames_per_camera=20).layout.root
     clean = tmp_path / "clean"
     generate(hypersim, clean, progress=False)
     expected, expected_rows = tree_digest(clean), manifest_rows(clean / "manifest.parquet")
@@ -101,12 +99,9 @@ def test_sigkill_at_random_moments_then_resume_is_byte_identical(tmp_path):
     command = [sys.executable, "-m", "obh", "generate", str(hypersim)]
     for trial in range(3):
         out = tmp_path / f"killed{trial}"
-        for _ in range(2):
-            process = subprocess.Popen(command + [str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                       start_new_session=True)
-            time.sleep(rng.uniform(0.5, 3.0))
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        finished = lambda out=out: len(list(out.glob("hypersim/*/*/stats/*.json")))  # noqa: E731
+        for _ in range(2):  # at random points of the run's progress (a quiet machine outruns any fixed delay)
+            kill_at_random_point(command + [str(out)], rng, finished, more=(1, 18), max_pause_s=0.05, group=True)
         generate(hypersim, out, progress=False)
         assert tree_digest(out) == expected
         assert manifest_rows(out / "manifest.parquet") == expected_rows

@@ -91,3 +91,45 @@ def test_orientation_arrows_point_from_occluder_to_occluded():
     yellow = np.all(picture == (255, 255, 0), axis=-1)
     columns = np.nonzero(yellow)[1]
     assert columns.min() >= 20 and columns.max() >= 26
+
+
+def _hand_made_labels():
+    from obtoolkit.boundaries import OcclusionLabels
+
+    h, w = 20, 24
+    ob = np.zeros((h, w), bool)
+    ob[5, 3:9] = True  # inter-object
+    ob[12, 10:16] = True  # self-occlusion
+    ob_class = np.where(ob, 0, 0).astype(np.uint8)
+    ob_class[5, 3:9], ob_class[12, 10:16] = 2, 3
+    contour = np.zeros((h, w), bool)
+    contour[5, 3:9] = True
+    theta = np.where(ob, 0.5, np.nan)
+    valid = np.ones((h, w), bool)
+    valid[:, -2:] = False
+    zeros = np.zeros((h, w), np.uint8)
+    return OcclusionLabels(order=np.zeros((h, w, 9), np.int8), relation_class=np.zeros((h, w, 9), np.uint8), ob=ob,
+                           ob_background=np.zeros_like(ob), ob_class=ob_class, instance_contour=contour,
+                           target=ob | contour, theta=theta, ori8=zeros, ori16=zeros.astype(np.uint16),
+                           normal_source=zeros, ignore_mask=np.zeros_like(ob), valid_mask=valid, n_ties=0)
+
+
+def test_labels_picture_panels_and_repr_png():
+    import io
+
+    from PIL import Image
+
+    from obtoolkit.viz import BOUNDARY_CLASS_RGB, INVALID_RGB, labels_picture
+
+    labels = _hand_made_labels()
+    picture = labels_picture(labels.ob_class, labels.instance_contour, labels.theta, labels.ob, labels.valid_mask)
+    caption, gap, w = 14, 4, 24
+    assert picture.shape == (caption + 20 + gap, 3 * (w + gap), 3) and picture.dtype == np.uint8
+    first = picture[caption:caption + 20, :w]
+    assert tuple(first[5, 4]) == BOUNDARY_CLASS_RGB[2] and tuple(first[12, 11]) == BOUNDARY_CLASS_RGB[3]
+    assert tuple(first[0, -1]) == tuple(v // 2 for v in INVALID_RGB)  # the background, dimmed by half
+    assert tuple(first[0, 0]) == (100, 100, 100)
+    second = picture[caption:caption + 20, w + gap:2 * w + gap]
+    assert tuple(second[5, 4]) == (255, 255, 255) and tuple(second[12, 11]) != (255, 255, 255)
+    with Image.open(io.BytesIO(labels._repr_png_())) as image:
+        np.testing.assert_array_equal(np.asarray(image.convert("RGB")), picture)

@@ -6,7 +6,8 @@ Built for any command of the project (generate and download now, train later):
 - `Run` starts a command in its own session, so that every process it starts (loky workers, resource trackers,
   DataLoader workers) can be found (`Run.processes`) and waited for after the parent is killed (`Run.wait_gone`).
   `Run.kill_when(condition)` kills it at a chosen point (a file appeared, a log line, a count of requests);
-  `kill_at_random_point` at a seeded random moment.
+  `kill_at_random_point` at a seeded random point of its progress (a random count of finished items, then a
+  random pause: a point in time alone is missed by a run that is fast on a quiet machine).
 - `DiskBudget` makes the disk under a folder "full" once the files there hold `budget_bytes`: every later opening
   of a file for writing under it fails with ENOSPC. It works in this process (`inject`) and, through `env()`, in a
   child process and all its worker processes (a `sitecustomize` on PYTHONPATH installs it at start-up), so that no
@@ -140,14 +141,24 @@ def _gone_ok() -> Iterator[None]:
         pass
 
 
-def kill_at_random_point(command: Sequence[str], rng: random.Random, *, min_s: float, max_s: float,
-                         env: dict[str, str] | None = None, group: bool = False) -> Run:
-    """Start `command` and SIGKILL it after a seeded random delay in [min_s, max_s] (the parent only, unless
-    `group`); returns the killed run (e.g. to check that its workers are gone)."""
+def kill_at_random_point(command: Sequence[str], rng: random.Random, progress: Callable[[], int], *,
+                         more: tuple[int, int], max_pause_s: float = 0.3, env: dict[str, str] | None = None,
+                         group: bool = False) -> Run:
+    """Start `command` and SIGKILL it (the parent only, unless `group`) once `progress()` (e.g. finished frames) has
+    grown by a seeded random count in `more` (inclusive) and a seeded random pause of up to `max_pause_s` has passed;
+    returns the killed run (e.g. to check that its workers are gone). `more` must stay below what the run has left,
+    or it may end before the kill (the run then fails the test)."""
+    target = progress() + rng.randint(*more)
+    pause_s = rng.uniform(0.0, max_pause_s)
+
+    def reached() -> bool:
+        if progress() < target:
+            return False
+        time.sleep(pause_s)
+        return True
+
     run = Run(command, env)
-    delay_s = rng.uniform(min_s, max_s)
-    start = time.monotonic()
-    run.kill_when(lambda: time.monotonic() - start >= delay_s, group=group)
+    run.kill_when(reached, group=group)
     return run
 
 

@@ -33,7 +33,7 @@ def _write_images(folder, sizes):
 def test_predict_writes_pictures_and_raw_arrays(tmp_path, toy_checkpoint):
     checkpoint, model = toy_checkpoint
     images = _write_images(tmp_path / "images", [(40, 52), (33, 47)])
-    written = run_predict(checkpoint, images, tmp_path / "out", flip_tta=True, save_raw=True, progress=False)
+    written = run_predict(checkpoint, images, tmp_path / "out", flip_tta=True, save_raw=True, progress=False).written
     names = sorted(p.name for p in written)
     assert names == sorted(f"img{i}_{kind}" for i in (0, 1) for kind in
                            ("depth.png", "boundary.png", "overlay.png", "depth_m.npy", "boundary.npy"))
@@ -53,7 +53,7 @@ def test_predict_writes_pictures_and_raw_arrays(tmp_path, toy_checkpoint):
 def test_predict_single_image_without_extras(tmp_path, toy_checkpoint):
     checkpoint, _ = toy_checkpoint
     images = _write_images(tmp_path / "images", [(24, 30)])
-    written = run_predict(checkpoint, images / "img0.png", tmp_path / "out", progress=False)
+    written = run_predict(checkpoint, images / "img0.png", tmp_path / "out", progress=False).written
     assert sorted(p.name for p in written) == ["img0_boundary.png", "img0_depth.png", "img0_overlay.png"]
 
 
@@ -66,9 +66,9 @@ def test_flip_fusion_uses_each_prediction_at_its_border():
 def test_batched_prediction_of_same_size_images_matches_one_by_one(tmp_path, toy_checkpoint):
     checkpoint, _ = toy_checkpoint
     images = _write_images(tmp_path / "images", [(24, 30), (24, 30), (20, 36)])
-    one = run_predict(checkpoint, images, tmp_path / "one", save_raw=True, progress=False)
+    one = run_predict(checkpoint, images, tmp_path / "one", save_raw=True, progress=False).written
     batched = run_predict(checkpoint, images, tmp_path / "batched", save_raw=True, progress=False, batch_size=3,
-                          workers=1)
+                          workers=1).written
     assert [p.name for p in one] == [p.name for p in batched]
     for path in (p for p in one if p.suffix == ".npy"):
         np.testing.assert_allclose(np.load(tmp_path / "batched" / path.name), np.load(path), rtol=1e-5, atol=1e-6)

@@ -8,7 +8,8 @@
 from training.models.modot import Modot, ModotFeatures, ModotOutput
 from training.models.registry import MODOT_VARIANTS, ModotVariant, build_modot, get_variant
 from training.models.ssr import ModotSSR
-from training.models.swin import SWIN_VARIANTS, SwinTransformer, load_pretrained_swin
+from training.models.swin import SWIN_VARIANTS, SwinTransformer
+from training.models.swin_weights import load_pretrained_swin
 
 __all__ = [
     "MODOT_VARIANTS",

@@ -15,7 +15,8 @@ from torch import nn
 
 from training.models.modot import Modot
 from training.models.ssr import ModotSSR
-from training.models.swin import SWIN_VARIANTS, SwinConfig, SwinTransformer, load_pretrained_swin
+from training.models.swin import SWIN_VARIANTS, SwinConfig, SwinTransformer
+from training.models.swin_weights import load_pretrained_swin
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Swin Transformer encoder in plain PyTorch, in the MS / mmseg layout that NeWCRFs and MoDOT use.
 
 The module and parameter names follow that layout (`patch_embed`, `layers.N.blocks.M.attn.qkv`, downsampling at the
-*end* of each stage), so ImageNet checkpoints of the official Swin release load directly with
-`load_pretrained_swin`. The four per-stage output LayerNorms are `out_norms.N` (`normN` in the official code).
+*end* of each stage), so ImageNet checkpoints of the official Swin release load directly (`load_pretrained_swin` in
+`swin_weights.py`, which also renames timm-layout checkpoints). The four per-stage output LayerNorms are
+`out_norms.N` (`normN` in the official code).
 
 Tokens travel as (B, H, W, C) tensors; the four outputs are returned as contiguous (B, C, H, W) tensors, like the
 official code (the decoders' convolutions and pooling then round exactly as there).
@@ -13,19 +14,14 @@ Window attention goes through `torch.nn.functional.scaled_dot_product_attention`
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from training.models.layers import DropPath
-
-logger = logging.getLogger(__name__)
 
 # Mask value the official code adds to attention logits between tokens of different regions in a shifted window.
 SHIFTED_WINDOW_MASK_VALUE = -100.0
@@ -378,125 +374,3 @@ def _init_swin_weights(module: nn.Module) -> None:
     elif isinstance(module, nn.LayerNorm):
         nn.init.ones_(module.weight)
         nn.init.zeros_(module.bias)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# ImageNet checkpoints
-
-
-@dataclass(frozen=True)
-class PretrainedLoadReport:
-    """What `load_pretrained_swin` did: key lists, each sorted."""
-
-    path: Path
-    loaded: tuple[str, ...]
-    missing: tuple[str, ...]  # encoder keys the file lacks (normally the four `out_norms`)
-    unexpected: tuple[str, ...]  # file keys the encoder lacks (classifier head, final norm, derived buffers)
-    resized: tuple[str, ...]  # relative position tables interpolated to another window size
-    skipped: tuple[str, ...]  # shape mismatches left at their initial values, as the official loader does
-
-
-# Buffers an ImageNet checkpoint may carry that this implementation recomputes.
-_DERIVED_BUFFER_SUFFIXES = ("relative_position_index", "attn_mask")
-
-
-def read_checkpoint_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a `.safetensors` file, or of a `.pth`/`.pt` file (its `state_dict` or `model` entry if any).
-
-    `.pth` files are read with `weights_only=True`: they must hold tensors and plain containers only.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path), device="cpu")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # re-raised with the file name
-        raise ValueError(f"{path}: not a readable PyTorch checkpoint ({error})") from error
-    if isinstance(checkpoint, Mapping):
-        for key in ("state_dict", "model"):
-            if isinstance(checkpoint.get(key), Mapping):
-                checkpoint = checkpoint[key]
-                break
-    if not isinstance(checkpoint, Mapping) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise ValueError(f"{path}: expected a state dict (a mapping of names to tensors)")
-    return dict(checkpoint)
-
-
-def _strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    if state and all(k.startswith(prefix) for k in state):
-        return {k[len(prefix):]: v for k, v in state.items()}
-    return state
-
-
-def _normalise_swin_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Strip `module.` / `backbone.` / MoBY's `encoder.` prefixes; rename `normN` to `out_norms.N`."""
-    for prefix in ("module.", "backbone.", "encoder."):
-        state = _strip_prefix(state, prefix)
-    renamed = {}
-    for key, value in state.items():
-        head, _, rest = key.partition(".")
-        if head in {"norm0", "norm1", "norm2", "norm3"}:
-            key = f"out_norms.{head[-1]}.{rest}"
-        renamed[key] = value
-    return renamed
-
-
-def resize_relative_position_table(table: torch.Tensor, length: int) -> torch.Tensor:
-    """Bicubically resample a ((2w - 1)^2, heads) table to (length, heads), as the official loader does."""
-    old_side, new_side = math.isqrt(table.shape[0]), math.isqrt(length)
-    grid = table.T.reshape(1, table.shape[1], old_side, old_side).float()
-    grid = F.interpolate(grid, size=(new_side, new_side), mode="bicubic")
-    return grid.reshape(table.shape[1], length).T.to(table.dtype)
-
-
-def _check_not_timm_layout(state: Mapping[str, torch.Tensor], path: Path) -> None:
-    """timm stores PatchMerging at the start of the next stage (no `layers.0.downsample`): refuse it clearly."""
-    if "layers.1.downsample.reduction.weight" in state and "layers.0.downsample.reduction.weight" not in state:
-        raise ValueError(
-            f"{path}: this looks like a timm-layout Swin checkpoint (downsampling at the start of each stage); "
-            "use the official Microsoft release (e.g. swin_large_patch4_window7_224_22k.pth)"
-        )
-
-
-def load_pretrained_swin(encoder: SwinTransformer, path: str | Path) -> PretrainedLoadReport:
-    """Load ImageNet weights from a local `.pth` or `.safetensors` file into `encoder`, non-strictly.
-
-    Like the official loader: a `module.` prefix is stripped, relative position tables are bicubically resized
-    when the window size differs, and missing or unexpected keys are tolerated (an ImageNet checkpoint has the
-    classifier head and final norm, and lacks the four output norms). A tensor whose shape still differs is left
-    at its initial value and listed in `skipped` (the official loader prints it). Returns what was done; a summary is
-    logged at INFO level (WARNING when something was skipped).
-    """
-    path = Path(path)
-    state = _normalise_swin_keys(read_checkpoint_state_dict(path))
-    _check_not_timm_layout(state, path)
-    own = encoder.state_dict()
-    accepted, resized, skipped = {}, [], []
-    for key, value in state.items():
-        if key not in own or key.endswith(_DERIVED_BUFFER_SUFFIXES):
-            continue
-        if key.endswith("relative_position_bias_table") and value.shape[1] == own[key].shape[1]:
-            if value.shape[0] != own[key].shape[0]:
-                value = resize_relative_position_table(value, own[key].shape[0])
-                resized.append(key)
-        if value.shape != own[key].shape:
-            skipped.append(key)
-            continue
-        accepted[key] = value
-    encoder.load_state_dict(accepted, strict=False)
-    report = PretrainedLoadReport(
-        path=path,
-        loaded=tuple(sorted(accepted)),
-        missing=tuple(sorted(set(own) - set(accepted) - set(skipped))),
-        unexpected=tuple(sorted(set(state) - set(own))),
-        resized=tuple(sorted(resized)),
-        skipped=tuple(sorted(skipped)),
-    )
-    level = logging.WARNING if skipped else logging.INFO
-    logger.log(level, "%s: loaded %d encoder tensors (%d resized); missing %s; skipped (shape) %s; %d unexpected",
-               path, len(report.loaded), len(resized), list(report.missing), list(skipped), len(report.unexpected))
-    return report

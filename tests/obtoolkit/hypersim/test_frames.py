@@ -107,3 +107,24 @@ def test_unreadable_tonemap(small_root):
     path.write_bytes(b"not a jpeg")
     with pytest.raises(FormatError, match="readable image"):
         read_tonemap(small_root.layout, FRAME)
+
+
+def test_frame_geometry_read_by_name_equals_the_layout_reader(small_root, tmp_path):
+    from obtoolkit.geometry import standard_M_cam_from_uv
+    from obtoolkit.hypersim import FrameGeometry, read_camera_parameters
+
+    geometry = FrameGeometry.read(small_root.layout.root, "ai_002_003", "cam_00", 3)
+    camera = read_camera_parameters(small_root.layout.camera_parameters_csv).camera("ai_002_003")
+    expected = read_frame_geometry(small_root.layout, FrameId("ai_002_003", "cam_00", 3), camera=camera)
+    assert geometry.frame == FrameId("ai_002_003", "cam_00", 3)
+    np.testing.assert_array_equal(geometry.M_cam_from_uv, standard_M_cam_from_uv(H, W))
+    for name in ("distance_m", "valid_mask", "normal_cam", "semantic", "semantic_instance", "render_entity_id"):
+        np.testing.assert_array_equal(getattr(geometry, name), getattr(expected, name), err_msg=name)
+    moved = tmp_path / "elsewhere.csv"
+    moved.write_bytes(small_root.layout.camera_parameters_csv.read_bytes())
+    small_root.layout.camera_parameters_csv.unlink()
+    with pytest.raises(MissingFileError, match="metadata_camera_parameters.csv"):
+        FrameGeometry.read(small_root.layout.root, "ai_002_003", "cam_00", 3)
+    assert FrameGeometry.read(small_root.layout.root, "ai_002_003", "cam_00", 3, camera_csv=moved).shape_hw == (H, W)
+    with pytest.raises(MissingFileError, match="frame.0002.depth_meters"):
+        FrameGeometry.read(small_root.layout.root, "ai_002_003", "cam_00", 2, camera_csv=moved)

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import json
+import pickle
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from bench.stress_maps import FAMILIES, make_case
 from obtoolkit.metrics.boundary import (
     BoundaryEvalOptions,
     BoundaryMetric,
@@ -107,6 +112,12 @@ def test_errors_name_the_problem():
         image_boundary_counts(np.zeros((4, 4), np.uint8), np.zeros((4, 4), bool), options)
 
 
+@pytest.fixture(scope="module")
+def berkeley_counts(shared_fixtures):
+    """Counts of the five BSDS benchmark images (computed once for the tests below)."""
+    return _bsds_counts(shared_fixtures / "bsds500_bench")
+
+
 def _bsds_counts(root):
     options = BoundaryEvalOptions(protocol="bsds", n_thresholds=5, max_dist=0.0075)
     return [image_boundary_counts(read_prediction_png(root / "png" / f"{n}.png"),
@@ -114,10 +125,10 @@ def _bsds_counts(root):
             for n in BSDS_IMAGES]
 
 
-def test_berkeley_benchmark_oracle(shared_fixtures):
+def test_berkeley_benchmark_oracle(shared_fixtures, berkeley_counts):
     """The MATLAB outputs of the BSDS benchmark's own test: nthresh 5, maxDist 0.0075, thinning, 5-6 annotators."""
     root = shared_fixtures / "bsds500_bench"
-    all_counts = _bsds_counts(root)
+    all_counts = berkeley_counts
     metric = BoundaryMetric(thresholds(5))
     metric.update(all_counts)
     result = metric.compute()
@@ -131,3 +142,68 @@ def test_berkeley_benchmark_oracle(shared_fixtures):
     best = np.array([list(image_best(c)) for c in all_counts])
     assert np.abs(best[:, 1:] - per_image[:, 2:]).max() <= 2e-3
     assert np.abs(best[:, 0] - per_image[:, 1]).max() <= 1e-3
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("protocol", ["bsds", "occlusion"])
+def test_stress_families_equal_brute_force_per_threshold(family, protocol):
+    """Maps of every stress family: each threshold's count == an independent dense solve per annotator."""
+    options = BoundaryEvalOptions(protocol=protocol, n_thresholds=19, max_dist=0.08)
+    pred, gts = make_case(family, 16, 21, 3)
+    counts = image_boundary_counts(pred, gts, options)
+    radius = matching_radius_px(16, 21, options.max_dist)
+    for k, t in enumerate(counts.thresholds):
+        binary = binary_map(pred, t, options)
+        per_annotator = [brute_force(binary, gt, radius)[0] for gt in gts]
+        assert counts.cnt_r[k] == sum(per_annotator), (family, k)
+        assert max(per_annotator) <= counts.cnt_p[k] <= min(sum(per_annotator), binary.sum()), (family, k)
+        if len(gts) == 1:
+            assert counts.cnt_p[k] == per_annotator[0]
+        assert counts.sum_p[k] == binary.sum() and counts.sum_r[k] == sum(int(gt.sum()) for gt in gts)
+
+
+def _frozen_cases():
+    return json.loads((Path(__file__).parent / "data" / "first_release_counts.json").read_text())["cases"]
+
+
+def _assert_same_counts(counts, frozen):
+    for key, expected in frozen.items():
+        if key != "name":
+            assert getattr(counts, key).tolist() == expected, (frozen["name"], key)
+
+
+def test_pair_dependent_counts_equal_the_first_release():
+    """Several annotators and orientation counts depend on which pixels are paired: unchanged since the first
+    release (counts frozen by the matcher at commit 3904087)."""
+    rng = np.random.default_rng(11)
+    frozen = {case["name"]: case for case in _frozen_cases()}
+    for k in range(4):
+        pred, gt = soft_map_and_gt(rng, 30, 36)
+        gts = [gt, np.roll(gt, 1, axis=1), np.roll(gt, -1, axis=0)]
+        theta_p = rng.uniform(-np.pi, np.pi, gt.shape)
+        theta_g = [rng.uniform(-np.pi, np.pi, gt.shape) for _ in gts]
+        for protocol in ("occlusion", "bsds"):
+            options = BoundaryEvalOptions(protocol=protocol, n_thresholds=99, max_dist=0.05)
+            _assert_same_counts(image_boundary_counts(pred, gts, options), frozen[f"three_annotators/{k}/{protocol}"])
+            oriented = image_boundary_counts(pred, gt, options, pred_orientation_rad=theta_p,
+                                             gt_orientations_rad=theta_g[0])
+            _assert_same_counts(oriented, frozen[f"oriented/{k}/{protocol}"])
+
+
+def test_berkeley_counts_equal_the_first_release(berkeley_counts):
+    frozen = {case["name"]: case for case in _frozen_cases()}
+    for name, counts in zip(BSDS_IMAGES, berkeley_counts, strict=True):
+        _assert_same_counts(counts, frozen[f"bsds500_bench/{name}"])
+
+
+def test_options_counts_and_metrics_pickle_for_worker_processes():
+    options = BoundaryEvalOptions(protocol="bsds", n_thresholds=5)
+    pred, gt = soft_map_and_gt(np.random.default_rng(1), 20, 20)
+    counts = image_boundary_counts(pred, gt, options)
+    metric = BoundaryMetric(thresholds(5))
+    metric.update(counts)
+    for thing in (options, counts, metric):
+        again = pickle.loads(pickle.dumps(thing))
+        assert type(again) is type(thing)
+    assert pickle.loads(pickle.dumps(counts)).cnt_r.tolist() == counts.cnt_r.tolist()
+    assert repr(pickle.loads(pickle.dumps(metric)).compute().as_dict()) == repr(metric.compute().as_dict())  # NaN-safe

@@ -5,7 +5,8 @@ import pytest
 from scipy import ndimage
 from skimage.morphology import thin as skimage_thin
 
-from obtoolkit.metrics.thinning import guo_hall_luts, thin
+from bench.stress_maps import FAMILIES, make_case
+from obtoolkit.metrics.thinning import guo_hall_luts, sweep_thinning, thin
 
 
 def test_luts_match_scikit_image_tables():
@@ -47,3 +48,40 @@ def test_rejects_bad_input():
         thin(np.zeros((3, 3, 3), bool))
     with pytest.raises(ValueError, match="binary"):
         thin(np.zeros((3, 3), np.float32))
+
+
+def _replay(sweep, n_thresholds, shape):
+    """The thinned map at every threshold (index k), rebuilt from the changes of `sweep_thinning`."""
+    current = np.zeros(shape[0] * shape[1], dtype=bool)
+    maps = [None] * n_thresholds
+    for level in range(n_thresholds):
+        part = slice(sweep.ptr[level], sweep.ptr[level + 1])
+        assert not (current[sweep.pixel[part]] == sweep.inserted[part]).any()  # a change changes something
+        current[sweep.pixel[part]] = sweep.inserted[part]
+        maps[n_thresholds - 1 - level] = current.reshape(shape).copy()
+    return maps
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_sweep_equals_thinning_every_threshold_from_scratch(family):
+    """Reusing unchanged components across thresholds gives skimage's thinning of every thresholded map."""
+    thr = np.linspace(0.01, 0.99, 99)
+    for seed, (h, w) in enumerate([(31, 47), (40, 29)]):
+        pred, _ = make_case(family, h, w, seed)
+        for k, thinned in enumerate(_replay(sweep_thinning(pred, thr), len(thr), (h, w))):
+            assert np.array_equal(thinned, skimage_thin(pred >= thr[k])), (family, seed, k)
+
+
+def test_sweep_merges_components_and_handles_ties_and_empty_levels():
+    values = np.zeros((9, 12))
+    values[2:7, 1:4] = 0.9  # a blob
+    values[2:7, 6:9] = 0.9  # another blob
+    values[4, 4:6] = 0.5  # a bridge that merges them at threshold 0.5
+    values[0, 11] = 0.2
+    thr = np.array([0.1, 0.3, 0.5, 0.7, 0.95])
+    maps = _replay(sweep_thinning(values, thr), len(thr), values.shape)
+    for k, t in enumerate(thr):
+        assert np.array_equal(maps[k], skimage_thin(values >= t))
+    assert not maps[-1].any()
+    with pytest.raises(ValueError, match="increasing"):
+        sweep_thinning(values, np.array([0.5, 0.3]))

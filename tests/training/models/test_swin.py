@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -12,9 +10,7 @@ from training.models.swin import (
     PatchMerging,
     SwinTransformer,
     WindowAttention,
-    load_pretrained_swin,
     relative_position_index,
-    resize_relative_position_table,
     shifted_window_mask,
     window_attention,
     window_merge,
@@ -143,67 +139,3 @@ def test_variants_registry():
     assert set(SWIN_VARIANTS) == published | {"swin_nano_w7"}  # nano: the compact CPU-demo encoder
     assert SWIN_VARIANTS["swin_large_w12"].stage_channels == (192, 384, 768, 1536)
     assert SWIN_VARIANTS["swin_base_w7"].num_heads == (4, 8, 16, 32)
-
-
-def _official_style_checkpoint(encoder: SwinTransformer) -> dict[str, torch.Tensor]:
-    """An ImageNet-classification state dict in the MS layout: no output norms, a head, derived buffers."""
-    state = {k: v.clone() for k, v in encoder.state_dict().items() if not k.startswith("out_norms")}
-    for name, module in encoder.named_modules():
-        if name.endswith(".attn"):
-            state[f"{name}.relative_position_index"] = module.relative_position_index.clone()
-    state["layers.0.blocks.1.attn_mask"] = torch.zeros(4, 49, 49)
-    state["norm.weight"] = torch.ones(64)
-    state["head.weight"] = torch.randn(10, 64)
-    return state
-
-
-def test_load_pretrained_swin_pth_same_window(tmp_path):
-    source = SwinTransformer.from_config(TOY_SWIN)
-    path = tmp_path / "swin.pth"
-    torch.save({"model": {"module." + k: v for k, v in _official_style_checkpoint(source).items()}}, path)
-    target = SwinTransformer.from_config(TOY_SWIN)
-    report = load_pretrained_swin(target, path)
-    assert report.missing == tuple(sorted(k for k in target.state_dict() if k.startswith("out_norms")))
-    assert {"head.weight", "norm.weight", "layers.0.blocks.1.attn_mask"} <= set(report.unexpected)
-    assert not report.resized and not report.skipped
-    target_state = target.state_dict()
-    for key, value in source.state_dict().items():
-        if not key.startswith("out_norms"):
-            assert torch.equal(target_state[key], value), key
-
-
-def test_load_pretrained_swin_safetensors_resizes_tables(tmp_path):
-    from safetensors.torch import save_file
-
-    source = SwinTransformer.from_config(TOY_SWIN)
-    path = tmp_path / "swin.safetensors"
-    save_file({k: v.contiguous() for k, v in _official_style_checkpoint(source).items()}, str(path))
-    target = SwinTransformer.from_config(dataclasses.replace(TOY_SWIN, window_size=12))
-    report = load_pretrained_swin(target, path)
-    key = "layers.0.blocks.0.attn.relative_position_bias_table"
-    assert key in report.resized and len(report.resized) == 8
-    table = source.state_dict()[key]
-    grid = table.T.reshape(1, 1, 13, 13)
-    expected = F.interpolate(grid, size=(23, 23), mode="bicubic").reshape(1, 529).T
-    torch.testing.assert_close(target.state_dict()[key], expected)
-    assert torch.equal(target.state_dict()["layers.1.blocks.0.mlp.fc1.weight"],
-                       source.state_dict()["layers.1.blocks.0.mlp.fc1.weight"])
-
-
-def test_resize_relative_position_table_identity():
-    table = torch.randn(169, 3)
-    torch.testing.assert_close(resize_relative_position_table(table, 169), table)
-
-
-def test_load_pretrained_swin_rejects_timm_layout_and_garbage(tmp_path):
-    encoder = SwinTransformer.from_config(TOY_SWIN)
-    state = {k.replace("layers.0.downsample", "layers.1.downsample"): v for k, v in encoder.state_dict().items()
-             if not k.startswith("layers.1.downsample")}
-    torch.save(state, tmp_path / "timm.pth")
-    with pytest.raises(ValueError, match="timm"):
-        load_pretrained_swin(encoder, tmp_path / "timm.pth")
-    torch.save({"model": {"a": 1}}, tmp_path / "bad.pth")
-    with pytest.raises(ValueError, match="bad.pth"):
-        load_pretrained_swin(encoder, tmp_path / "bad.pth")
-    with pytest.raises(FileNotFoundError, match="missing.pth"):
-        load_pretrained_swin(encoder, tmp_path / "missing.pth")

@@ -13,6 +13,10 @@ from obh.options import config_overrides, emit, jobs_option, json_option, out_op
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 FAILURES_SHOWN = 10
+# `obh manifest index --format`: OB-Hypersim (the default) and the formats of obtoolkit.datasets (listed here, not
+# imported, to keep the CLI quick to start; a test checks the two lists agree)
+OB_HYPERSIM = "ob_hypersim"
+DATASETS = (OB_HYPERSIM, "nyudmt", "ob_future", "ibims", "diode", "ob_diode", "ob_entityseg")
 
 
 @click.command()
@@ -117,20 +121,54 @@ def manifest_stats(path):
 
 
 @manifest.command("index")
-@click.argument("ob_root", type=_EXISTING_DIR)
-@out_option(file=True, param="out_path", help="Output manifest (default: OB_ROOT/manifest.parquet).")
+@click.argument("root", type=_EXISTING_DIR)
+@click.option("--format", "dataset", metavar="NAME", default=OB_HYPERSIM, show_default=True,
+              help=f"The dataset's on-disk format: {', '.join(DATASETS)} (docs/datasets/).")
+@click.option("--val-frames", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Other formats: hold this many train frames out as split \"val\" (evenly spaced).")
+@out_option(file=True, param="out_path", help="Output manifest (default: ROOT/manifest.parquet).")
 @click.option("--split-csv", type=_EXISTING_FILE, help="Hypersim's split CSV, to fill split and public columns.")
 @jobs_option()
 @json_option
-def manifest_index(ob_root, out_path, split_csv, jobs):
-    """Build a manifest for an existing MoDOT-layout OB-Hypersim folder (e.g. the authors' release)."""
-    from obhypersim_build.manifest_tools import index_release
+def manifest_index(root, dataset, val_frames, out_path, split_csv, jobs):
+    """Build a manifest for a dataset folder: OB-Hypersim in MoDOT's layout (e.g. the authors' release), or NYUD-MT,
+    OB-FUTURE, iBims-1, DIODE, OB-DIODE, OB-EntitySeg in their own layouts (--format)."""
+    out_path = out_path or root / "manifest.parquet"
+    if dataset == OB_HYPERSIM:
+        if val_frames:
+            raise click.BadParameter("OB-Hypersim takes its splits from --split-csv", param_hint="--val-frames")
+        from obhypersim_build.manifest_tools import index_release
+        from obtoolkit.errors import FormatError
 
-    out_path = out_path or ob_root / "manifest.parquet"
-    frame = index_release(ob_root, out_path, split_csv=split_csv, jobs=jobs)
-    n_ok = int((frame["status"] == "ok").sum())
-    emit({"frames": len(frame), "ok": n_ok, "failed": len(frame) - n_ok, "manifest": out_path},
-         f"{len(frame)} frames ({n_ok} ok) -> {out_path}")
+        try:
+            frame = index_release(root, out_path, split_csv=split_csv, jobs=jobs)
+        except FormatError as error:
+            if error.path != root:
+                raise
+            raise click.ClickException(f"{error} (another dataset? pass --format, one of {', '.join(DATASETS[1:])})"
+                                       ) from error
+        n_ok = int((frame["status"] == "ok").sum())
+        emit({"frames": len(frame), "ok": n_ok, "failed": len(frame) - n_ok, "manifest": out_path},
+             f"{len(frame)} frames ({n_ok} ok) -> {out_path}")
+        return
+    from obtoolkit.datasets import dataset_names
+    from obtoolkit.datasets.manifest import index_dataset
+
+    if dataset not in dataset_names():
+        raise click.BadParameter(f"unknown format {dataset!r}; known: {', '.join(dataset_names())}",
+                                 param_hint="--format")
+    if split_csv is not None:
+        raise click.BadParameter(f"only for OB-Hypersim ({dataset} reads its own split files)",
+                                 param_hint="--split-csv")
+    indexed = index_dataset(dataset, root, out_path, val_frames=val_frames, jobs=jobs)
+    failures = [{"frame": row["frame_id"], "error": row["error"]} for row in indexed.rows if row["status"] != "ok"]
+    n_ok = len(indexed.rows) - len(failures)
+    counts = ", ".join(f"{split} {n}" for split, n in indexed.splits().items()) or "none"
+    emit({"frames": len(indexed.rows), "ok": n_ok, "failed": len(failures), "splits": indexed.splits(),
+          "manifest": out_path, "failures": failures},
+         f"{len(indexed.rows)} frames ({n_ok} ok: {counts}) -> {out_path}")
+    for failure in failures[:FAILURES_SHOWN]:
+        click.echo(f"FAILED {failure['frame']}: {failure['error']}", err=True)
 
 
 @manifest.command("merge")

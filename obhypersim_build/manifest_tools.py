@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from obtoolkit.boundaries.stats import frame_statistics
-from obtoolkit.errors import OBToolkitError
+from obtoolkit.errors import FormatError, OBToolkitError
 from obtoolkit.hypersim import FrameId, read_hdf5_dataset, read_split_csv
 from obtoolkit.labels_io import DATASET_DIR, LabelArrays, product_relpath, read_label_product
 from obtoolkit.manifest import STATUS_ERROR, STATUS_OK, FrameRecord, read_manifest, records_to_table, write_table
@@ -108,7 +108,8 @@ def index_release(ob_root: str | Path, out_path: str | Path, *, split_csv: Path 
     ob_root = Path(ob_root)
     frames = discover_release_frames(ob_root)
     if not frames:
-        raise FileNotFoundError(f"{ob_root}: no frame found (expected {DATASET_DIR}/ai_*/cam_*/tonemap/*.jpg)")
+        raise FormatError(ob_root, f"OB-Hypersim frames in MoDOT's layout ({DATASET_DIR}/ai_*/cam_*/tonemap/*.jpg)",
+                          "none")
     lookup = {}
     if split_csv is not None:
         table = read_split_csv(split_csv)

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from obtoolkit.datasets.base import SPLIT_ALL, DatasetFormat, FrameFiles, LayoutError, check_relative_id
 from obtoolkit.datasets.registry import get_format
-from obtoolkit.errors import FormatError, MissingFileError, OBToolkitError
+from obtoolkit.errors import ConfigError, FormatError, MissingFileError, OBToolkitError
 from obtoolkit.fileio import atomic_path
 
 MANIFEST_VERSION = "dataset-1"
@@ -103,11 +103,11 @@ def hold_out(splits: dict[str, list[str]], count: int, source: str = "train") ->
     if count == 0:
         return splits
     if source not in splits or VAL_SPLIT in splits:
-        raise ValueError(f"cannot hold out {count} frames: need a {source!r} split and no {VAL_SPLIT!r} split, "
-                         f"found splits {sorted(splits)}")
+        raise ConfigError(f"cannot hold out {count} frames: need a {source!r} split and no {VAL_SPLIT!r} split, "
+                          f"found splits {sorted(splits)}")
     ids = splits[source]
     if not 0 < count < len(ids):
-        raise ValueError(f"cannot hold out {count} of the {len(ids)} {source!r} frames (keep at least one)")
+        raise ConfigError(f"cannot hold out {count} of the {len(ids)} {source!r} frames (keep at least one)")
     chosen = {int((i + 0.5) * len(ids) / count) for i in range(count)}
     return {**splits, source: [f for i, f in enumerate(ids) if i not in chosen],
             VAL_SPLIT: [f for i, f in enumerate(ids) if i in chosen]}
@@ -145,7 +145,11 @@ def index_dataset(name: str, root: str | Path, out_path: str | Path, *, val_fram
     options = dict(options or {})
     fmt = get_format(name, **options)
     root = fmt.check_layout(root)
-    splits = hold_out(official_splits(fmt, root), val_frames)
+    splits = official_splits(fmt, root)
+    try:
+        splits = hold_out(splits, val_frames)
+    except ConfigError as error:
+        raise ConfigError(f"{root} ({fmt.title}): {error}") from None
     work = [(fmt.frame_files(frame_id), split) for split, ids in splits.items() for frame_id in ids]
     calls = (joblib.delayed(index_frame)(fmt, root, files, split) for files, split in work)
     rows = list(tqdm(joblib.Parallel(n_jobs=jobs, return_as="generator")(calls), total=len(work), unit="frame",

@@ -8,15 +8,19 @@ from pathlib import Path
 
 import click
 
-from obh.options import config_overrides, emit, jobs_option, json_option, out_option
+from obh.options import (
+    DATASET_NAMES,
+    OB_HYPERSIM,
+    config_overrides,
+    emit,
+    jobs_option,
+    json_option,
+    out_option,
+)
 
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 FAILURES_SHOWN = 10
-# `obh manifest index --format`: OB-Hypersim (the default) and the formats of obtoolkit.datasets (listed here, not
-# imported, to keep the CLI quick to start; a test checks the two lists agree)
-OB_HYPERSIM = "ob_hypersim"
-DATASETS = (OB_HYPERSIM, "nyudmt", "ob_future", "ibims", "diode", "ob_diode", "ob_entityseg")
 
 
 @click.command()
@@ -123,7 +127,7 @@ def manifest_stats(path):
 @manifest.command("index")
 @click.argument("root", type=_EXISTING_DIR)
 @click.option("--format", "dataset", metavar="NAME", default=OB_HYPERSIM, show_default=True,
-              help=f"The dataset's on-disk format: {', '.join(DATASETS)} (docs/datasets/).")
+              help=f"The dataset's on-disk format: {', '.join(DATASET_NAMES)} (docs/datasets/).")
 @click.option("--val-frames", type=click.IntRange(min=0), default=0, show_default=True,
               help="Other formats: hold this many train frames out as split \"val\" (evenly spaced).")
 @out_option(file=True, param="out_path", help="Output manifest (default: ROOT/manifest.parquet).")
@@ -145,8 +149,8 @@ def manifest_index(root, dataset, val_frames, out_path, split_csv, jobs):
         except FormatError as error:
             if error.path != root:
                 raise
-            raise click.ClickException(f"{error} (another dataset? pass --format, one of {', '.join(DATASETS[1:])})"
-                                       ) from error
+            others = ", ".join(DATASET_NAMES[1:])
+            raise click.ClickException(f"{error} (another dataset? pass --format, one of {others})") from error
         n_ok = int((frame["status"] == "ok").sum())
         emit({"frames": len(frame), "ok": n_ok, "failed": len(frame) - n_ok, "manifest": out_path},
              f"{len(frame)} frames ({n_ok} ok) -> {out_path}")

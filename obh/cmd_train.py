@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from obh.options import config_overrides, emit, json_option, out_option
+from obh.options import DATASET_NAMES, config_overrides, emit, json_option, out_option
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -41,12 +41,11 @@ def train(config_path, overrides):
     click.echo(f"run folder: {run_dir}")
 
 
-_DATASETS = ("ob_hypersim", "nyudmt", "ob_future", "ibims", "diode", "ob_diode", "ob_entityseg")
 
 
 @click.command()
 @click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
-@click.option("--dataset", type=click.Choice(_DATASETS),
+@click.option("--dataset", type=click.Choice(DATASET_NAMES),
               help="Dataset format of --root (default: the checkpoint's run's, else ob_hypersim); its evaluation "
                    "preset applies (docs/datasets/).")
 @click.option("--root", "data_root", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,

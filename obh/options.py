@@ -210,3 +210,10 @@ def configure_logging(verbosity: int) -> Callable[[], None]:
             logger.setLevel(old)
 
     return restore
+
+
+# The datasets of `--format` / `--dataset`: OB-Hypersim (the default) and the formats of obtoolkit.datasets, listed
+# here rather than imported (importing the datasets package costs every `obh` start-up about half a second); a test
+# checks that the list agrees with the registry.
+OB_HYPERSIM = "ob_hypersim"
+DATASET_NAMES = (OB_HYPERSIM, "nyudmt", "ob_future", "ibims", "diode", "ob_diode", "ob_entityseg")

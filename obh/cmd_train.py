@@ -91,7 +91,7 @@ def evaluate(checkpoint, dataset, data_root, manifest, split, split_list, depth_
                                  depth_preset=depth_preset, device=device, amp=amp, batch_size=batch_size,
                                  loader_workers=loader_workers, metric_workers=metric_workers, pictures=pictures)
     report = out_dir / "report" / "index.html"
-    report = report if report.is_file() else None  # no page without a boundary benchmark
+    report = report if report.is_file() else None  # no page when nothing was scored
     emit({**result.summary(), "out": out_dir, "report": report},
          lambda: "\n".join([*report_lines(result), f"reports: {out_dir}" + (f"; open {report}" if report else "")]))
 

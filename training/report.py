@@ -4,7 +4,11 @@
 headline numbers, the PR curve, the per-frame table (sortable by F, AbsRel, ...) and the worst and best frames, each
 with its matched / false-positive / missed boundary pixels at its own best threshold and its depth and depth error
 maps, on one depth range with colour bars. The page is the one `obh evaluate-maps` writes
-(`obtoolkit.metrics.report.write_html_report`), given depth columns and depth pictures.
+(`obtoolkit.metrics.report.write_html_report`), given depth columns and depth pictures. Without a boundary benchmark
+(a depth-only model, a dataset without boundary ground truth such as DIODE) the page holds the depth numbers, the
+per-frame depth table and the worst and best frames by AbsRel (RGB, the predicted boundaries when the model makes
+them, GT depth, predicted depth, depth error); with boundaries but no depth (a boundary-only model) the depth
+columns are left out and the frames are picked by F.
 
 The frames shown are predicted again, alone, after the evaluation (their scores are only known at its end; keeping
 every frame's maps would not fit in memory on a real split). With batch_size 1 the pictures are exactly the
@@ -37,9 +41,11 @@ log = logging.getLogger(__name__)
 
 
 def report_frames(result: EvalResult, n: int) -> list[tuple[str, str]]:
-    """(reason, frame name) of the n worst and n best frames by boundary F, then by AbsRel, without repeats."""
+    """(reason, frame name) of the n worst and n best frames by boundary F (when boundaries were scored), then by
+    AbsRel, without repeats."""
     chosen: dict[str, str] = {}
-    by_f = sorted(result.boundary.per_image, key=lambda row: (row.best_f, row.name))
+    scored = result.boundary.per_image if result.boundary is not None else ()
+    by_f = sorted(scored, key=lambda row: (row.best_f, row.name))
     depth = sorted((row for row in result.depth_rows if np.isfinite(row["abs_rel"])),
                    key=lambda row: (-row["abs_rel"], row["name"]))
     for reason, rows in (("worst F", [r.name for r in by_f[:n]]), ("best F", [r.name for r in by_f[::-1][:n]]),
@@ -70,12 +76,12 @@ def write_evaluation_report(model: nn.Module, dataset: Dataset, result: EvalResu
     """`out_dir/report/index.html` with its pictures and PR curve (see the module docstring); returns its path.
 
     dataset: the evaluated dataset (result.names[i] is its item i); options: the evaluation's options (flip TTA,
-    amp, boundary protocol); n_frames: worst and best frames shown per criterion. The page is built around the
-    boundary benchmark: without it (a depth-only model, or a dataset without OB ground truth) no page is written,
-    metrics.json and predictions.png say it all, and None is returned.
+    amp, boundary protocol); n_frames: worst and best frames shown per criterion. Without a boundary benchmark (a
+    depth-only model, or a dataset without OB ground truth) the page shows depth only (module docstring); None
+    (no page) only when neither boundaries nor depth were scored.
     """
-    if result.boundary is None:
-        log.info("no HTML report: boundaries were not scored (metrics.json and predictions.png hold the results)")
+    if result.boundary is None and not result.depth_rows:
+        log.info("no HTML report: neither boundaries nor depth were scored")
         return None
     folder = Path(out_dir) / REPORT_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -83,6 +89,13 @@ def write_evaluation_report(model: nn.Module, dataset: Dataset, result: EvalResu
     chosen = report_frames(result, n_frames)
     frames = [predict_frame(model, dataset, position[name], device=device, options=options) for _, name in chosen]
     depth_range = depth_range_du(frames) if frames else (0.0, 1.0)
+    if result.boundary is None:
+        pictures = [_depth_pictures(frame, reason, depth_range) for (reason, _), frame in zip(chosen, frames,
+                                                                                              strict=True)]
+        legends = [("depth and depth-error colour bars", colour_bars(depth_range, depth_unit_m=depth_unit_m))]
+        return report.write_html_report(folder, None, pictures, title=title, depth_rows=result.depth_rows,
+                                        summary=result.summary(), legends=legends, file_name="index.html",
+                                        image_dir="images")
     rows = {row.name: row for row in result.boundary.per_image}
     pictures = [_report_pictures(frame, reason, rows[frame.name].best_threshold if frame.name in rows else 0.5,
                                  depth_range, options) for (reason, _), frame in zip(chosen, frames, strict=True)]
@@ -98,12 +111,25 @@ def write_evaluation_report(model: nn.Module, dataset: Dataset, result: EvalResu
 def _report_pictures(frame: FramePicture, reason: str, threshold: float, depth_range: tuple[float, float],
                      options: EvalOptions) -> report.ImagePictures:
     """The report's pictures of one frame: RGB, probability, GT, matches, then GT depth, depth, depth error."""
-    tiles = dict(row_tiles(frame, depth_range, max_width_px=frame.rgb.shape[1]))  # full size
-    depth_tiles = tuple((caption, tiles[caption]) for caption in ("ground-truth depth", "predicted depth",
-                                                                  "depth error (p-g)/g"))
+    depth_tiles = _depth_tiles(frame, depth_range)
     matches = report.match_picture(frame.probability, frame.gt_boundary, threshold, options.boundary)
     return report.ImagePictures(frame.name, report.gray_picture(frame.probability),
                                 report.gray_picture(frame.gt_boundary), matches, frame.rgb, depth_tiles, reason)
+
+
+def _depth_tiles(frame: FramePicture, depth_range: tuple[float, float]) -> tuple[tuple[str, np.ndarray], ...]:
+    """GT depth, predicted depth and depth error of one frame, full size, captioned."""
+    tiles = dict(row_tiles(frame, depth_range, max_width_px=frame.rgb.shape[1]))
+    return tuple((caption, tiles[caption]) for caption in ("ground-truth depth", "predicted depth",
+                                                           "depth error (p-g)/g"))
+
+
+def _depth_pictures(frame: FramePicture, reason: str, depth_range: tuple[float, float]) -> report.ImagePictures:
+    """The pictures of one frame of a report without a boundary benchmark: RGB, the predicted boundary probability
+    (when the model makes one; there is no ground truth to match it with), GT depth, depth, depth error."""
+    depth_tiles = _depth_tiles(frame, depth_range)
+    probability = None if frame.probability is None else report.gray_picture(frame.probability)
+    return report.ImagePictures(frame.name, probability, None, None, frame.rgb, depth_tiles, reason)
 
 
 # ------------------------------------------------------------------------------------------------ training curves

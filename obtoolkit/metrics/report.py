@@ -126,13 +126,14 @@ def match_picture(pred_prob: np.ndarray, gt_boundary: np.ndarray, threshold: flo
 
 @dataclasses.dataclass(frozen=True)
 class ImagePictures:
-    """Pictures of one image for the report: (H, W[, 3]) uint8 arrays; rgb may be None; extra: more captioned
-    pictures (depth, depth error, ...); reason: why it is shown ("worst F", ...)."""
+    """Pictures of one image for the report: (H, W[, 3]) uint8 arrays; a None picture is not shown (rgb; the
+    boundary pictures of a report without a boundary benchmark); extra: more captioned pictures (depth, depth
+    error, ...); reason: why it is shown ("worst F", ...)."""
 
     name: str
-    prediction: np.ndarray
-    ground_truth: np.ndarray
-    matches: np.ndarray
+    prediction: np.ndarray | None
+    ground_truth: np.ndarray | None
+    matches: np.ndarray | None
     rgb: np.ndarray | None = None
     extra: tuple[tuple[str, np.ndarray], ...] = ()
     reason: str = ""
@@ -160,7 +161,7 @@ _STYLE = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}td,th{
           ".number{text-align:right}</style>")
 
 
-def write_html_report(out_dir: str | Path, evaluation: BoundaryEvaluation, pictures: Sequence[ImagePictures],
+def write_html_report(out_dir: str | Path, evaluation: BoundaryEvaluation | None, pictures: Sequence[ImagePictures],
                       *, title: str = "Boundary evaluation", pr_curve_file: str = "pr_curve.png",
                       depth_rows: Sequence[Mapping[str, Any]] | None = None, summary: Mapping[str, float] | None = None,
                       legends: Sequence[tuple[str, np.ndarray]] = (), file_name: str = "report.html",
@@ -172,19 +173,31 @@ def write_html_report(out_dir: str | Path, evaluation: BoundaryEvaluation, pictu
     with a click (inline script, no external assets), then `pictures` in the order given (the caller picks the
     worst and best images) after the `legends` (captioned colour bars). Every name is HTML-escaped and file names
     are made safe (`_safe`).
+
+    evaluation None (no boundary benchmark: a depth-only model, a dataset without boundary ground truth): no
+    options line and no PR curve, and the per-image table holds the `depth_rows` (frame, AbsRel, RMSE, delta1).
     """
     out_dir = Path(out_dir)
-    rows_by_name = {row.name: row for row in evaluation.per_image}
+    rows_by_name = {row.name: row for row in evaluation.per_image} if evaluation is not None else {}
     depth_by_name = {str(row["name"]): row for row in depth_rows or ()}
-    numbers = dict(summary) if summary is not None else evaluation.boundary.as_dict()
+    if summary is not None:
+        numbers = dict(summary)
+    else:
+        numbers = evaluation.boundary.as_dict() if evaluation is not None else {}
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>", _STYLE,
-             _SORT_SCRIPT, "</head><body>", f"<h1>{html.escape(title)}</h1>", _numbers_table(numbers),
-             f"<p>Options: {html.escape(json.dumps(dataclasses.asdict(evaluation.options)))}</p>",
-             f"<img src='{html.escape(pr_curve_file)}' alt='PR curve' style='max-width:420px'>",
-             _per_image_table(evaluation.per_image, depth_by_name)]
-    if pictures:
+             _SORT_SCRIPT, "</head><body>", f"<h1>{html.escape(title)}</h1>", _numbers_table(numbers)]
+    if evaluation is not None:
+        parts += [f"<p>Options: {html.escape(json.dumps(dataclasses.asdict(evaluation.options)))}</p>",
+                  f"<img src='{html.escape(pr_curve_file)}' alt='PR curve' style='max-width:420px'>",
+                  _per_image_table(evaluation.per_image, depth_by_name)]
+    else:
+        parts.append(_depth_table(depth_rows or ()))
+    if pictures and evaluation is not None:
         parts.append("<h2>Worst and best frames</h2><p>Matches at each image's best threshold: green matched "
                      "prediction, red false positive (unmatched prediction), blue missed ground truth.</p>")
+    elif pictures:
+        parts.append("<h2>Worst and best frames</h2><p>By AbsRel; no boundary benchmark ran, so no boundary "
+                     "matches are shown.</p>")
     for label, image in legends:
         file = f"{image_dir}/legend_{_safe(label)}.png"
         atomic_write_bytes(out_dir / file, _png_bytes(image))
@@ -212,17 +225,33 @@ _DEPTH_COLUMNS = (("abs_rel", "AbsRel"), ("rmse", "RMSE"), ("delta1", "&delta;1"
 def _per_image_table(rows: Sequence[ImageBoundaryRow], depth_by_name: Mapping[str, Mapping[str, Any]]) -> str:
     columns = ["frame", "F", "R", "P", "threshold", "GT px"] + [label for _, label in _DEPTH_COLUMNS
                                                                  if depth_by_name]
-    head = "".join(f"<th class='sort' onclick='sortBy(this)'>{label}</th>" for label in columns)
     lines = []
     for row in rows:
         values = [row.best_f, row.best_recall, row.best_precision, row.best_threshold, row.n_gt_pixels]
         if depth_by_name:
             depth = depth_by_name.get(row.name, {})
             values += [depth.get(key, float("nan")) for key, _ in _DEPTH_COLUMNS]
-        cells = [f"<td class='name' data-v='{html.escape(row.name)}'>{html.escape(row.name)}</td>"]
-        cells += [f"<td data-v='{_value(v)}'>{_shown(v)}</td>" for v in values]
-        lines.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<h2>Per frame ({len(rows)}; click a column to sort)</h2><div class='scroll'><table><thead><tr>{head}"
+        lines.append(_table_row(row.name, values))
+    return _sortable_table(columns, lines)
+
+
+def _depth_table(depth_rows: Sequence[Mapping[str, Any]]) -> str:
+    """The per-image table of a report without a boundary benchmark: frame, AbsRel, RMSE, delta1."""
+    lines = [_table_row(str(row["name"]), [row.get(key, float("nan")) for key, _ in _DEPTH_COLUMNS])
+             for row in depth_rows]
+    return _sortable_table(["frame"] + [label for _, label in _DEPTH_COLUMNS], lines)
+
+
+def _table_row(name: str, values: Sequence[Any]) -> str:
+    cells = [f"<td class='name' data-v='{html.escape(name)}'>{html.escape(name)}</td>"]
+    cells += [f"<td data-v='{_value(v)}'>{_shown(v)}</td>" for v in values]
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _sortable_table(columns: Sequence[str], lines: Sequence[str]) -> str:
+    """The per-image table: `columns` (HTML, fixed labels) as headers that sort it with a click, `lines` its rows."""
+    head = "".join(f"<th class='sort' onclick='sortBy(this)'>{label}</th>" for label in columns)
+    return (f"<h2>Per frame ({len(lines)}; click a column to sort)</h2><div class='scroll'><table><thead><tr>{head}"
             f"</tr></thead><tbody>{''.join(lines)}</tbody></table></div>")
 
 

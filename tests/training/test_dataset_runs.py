@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,18 @@ def test_zero_shot_evaluation_of_a_nyud_checkpoint(trained, name, tmp_path):
         assert metrics["official_factor"] == pytest.approx(factor)
         assert metrics["summary"]["depth/official/scale"] == pytest.approx(factor)
         assert "official" in result.output
+    assert_report(out, depth="depth/abs_rel" in present or "depth/official/abs_rel" in present,
+                  boundary="boundary/ods_f" in present)
+    assert f"open {out / 'report' / 'index.html'}" in result.output
+
+
+def assert_report(out: Path, *, depth: bool, boundary: bool) -> None:
+    """out/report/index.html exists and its per-frame table has the depth and / or boundary columns."""
+    page = (out / "report" / "index.html").read_text()
+    headers = re.findall(r"onclick='sortBy\(this\)'>([^<]+)<", page)
+    assert headers == ["frame", *(["F", "R", "P", "threshold", "GT px"] if boundary else []),
+                       *(["AbsRel", "RMSE", "&delta;1"] if depth else [])]
+    assert ("pr_curve.png" in page) is boundary
 
 
 def test_errors_are_one_line_naming_the_file(tmp_path, toy_registry):
@@ -224,6 +237,7 @@ def test_ablation_config_builds_and_trains_one_step(trained, config, tmp_path):
         scored = {key.split("/")[0] for key in summary}
         boundary = {"boundary", "boundary@0.011", "boundary_pixel"}  # NYUD-MT: a second radius
         assert scored == ({"depth"} if stored["tasks"] == ["depth"] else boundary)
+        assert_report(tmp_path / "eval", depth="depth" in stored["tasks"], boundary="boundary" in stored["tasks"])
     if ssr:  # stage 1 frozen but in train mode: its BatchNorm statistics moved during the step (eval mode: never)
         before = torch.load(stage1 / "checkpoints" / "last.pt", weights_only=True, map_location="cpu")["model"]
         moved = [k for k, v in before.items() if k.endswith("running_mean")

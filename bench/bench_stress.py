@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_stress.py [--sizes 1024x768] [--families texture ...]
         [--protocols occlusion bsds] [--seeds 1] [--repeats 3] [--timeout 600]
-        [--pyedgeeval-python /tmp/issue11-pee/bin/python] [--pyedgeeval-cpu-limit 45] [--json results.jsonl]
+        [--pyedgeeval-python PEE_VENV/bin/python] [--pyedgeeval-cpu-limit 45] [--json results.jsonl]
     .venv/bin/python bench/bench_stress.py --summary results.jsonl more.jsonl
 
 Inputs: `bench/stress_maps.py` (untrained networks, noise, smooth fields, texture, thick soft maps, stripes,
@@ -16,7 +16,7 @@ Protocols: occlusion = NMS once (with the conv_tri(E, 1) pre-smoothing that pyEd
 both tools score the same map), no thinning; bsds = no NMS, thinning at every threshold.
 
 pyEdgeEval (GPL; never a project dependency) runs in its own interpreter when --pyedgeeval-python names one that has
-it (install: `python3 -m venv /tmp/issue11-pee && /tmp/issue11-pee/bin/pip install pyEdgeEval==0.2.8 prettytable
+it (install: `python3 -m venv PEE_VENV && PEE_VENV/bin/pip install pyEdgeEval==0.2.8 prettytable
 scikit-image opencv-python-headless scipy`). Its single-image ODS F, OIS F and AP are computed from its counts with
 our aggregation and compared with ours. Note: its `binary_thin` stops after the first subiteration that changes
 nothing, so on thick maps its thinned sets (and counts) differ from MATLAB's and ours.

@@ -1,6 +1,6 @@
 """Training throughput: `obh train` end to end next to the pure step time of the same model.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_train.py --work /tmp/bench_train           # CPU, demo config
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_train.py --work DIR                        # CPU, demo config
     python bench/bench_train.py --preset gpu-paper --work DIR --official-repo MODOT \\
         --official-extra-path bench/standins                                    # one GPU: see docs/benchmarks.md
 

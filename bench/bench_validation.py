@@ -1,9 +1,9 @@
 """Seconds that a validation holds training up: this trainer's `Validator.run` beside an older tree's
 `evaluate_model` (which ran the exact boundary benchmark inline), on one checkpoint, alternated in fresh processes.
 
-    git archive 3904087 training obtoolkit | tar -x -C /tmp/before      # the trainer before issue 15
+    git archive 3904087 training obtoolkit | tar -x -C BEFORE_DIR      # the trainer before issue 15
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_validation.py --checkpoint RUN/checkpoints/last.pt \\
-        --root DATA --before /tmp/before [--frames 8] [--threads 1] [--repeats 3]
+        --root DATA --before BEFORE_DIR [--frames 8] [--threads 1] [--repeats 3]
 
 Both validate the first `--frames` frames of the val split's scene-balanced subset (the older tree: the first
 frames of the split; with the demo data's single val scene they are the same frames). The first pair is a warm-up.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -86,7 +87,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/bench_validation"))
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench_validation")
     parser.add_argument("--one", choices=["before", "now"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:

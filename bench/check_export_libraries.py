@@ -2,10 +2,10 @@
 the tree's own files (what the manifest path's readers return). Not a test: the project does not depend on either
 library, so this runs in a scratch virtual environment (docs/export.md, "Checked with the real libraries"):
 
-    python3 -m venv /tmp/export-libs && /tmp/export-libs/bin/pip install datasets webdataset pillow h5py
-    .venv/bin/obh export webdataset TREE --out /tmp/x/wds --max-samples 5
-    .venv/bin/obh export hf TREE --out /tmp/x/hf --max-samples 5
-    /tmp/export-libs/bin/python bench/check_export_libraries.py TREE /tmp/x/wds /tmp/x/hf
+    python3 -m venv LIBS_VENV && LIBS_VENV/bin/pip install datasets webdataset pillow h5py
+    .venv/bin/obh export webdataset TREE --out OUT/wds --max-samples 5
+    .venv/bin/obh export hf TREE --out OUT/hf --max-samples 5
+    LIBS_VENV/bin/python bench/check_export_libraries.py TREE OUT/wds OUT/hf
 """
 
 from __future__ import annotations

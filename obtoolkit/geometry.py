@@ -394,6 +394,7 @@ def sanitize_normals(
     origin[usable] = np.where(flipped[usable], NORMAL_FLIPPED, NORMAL_GIVEN)
     fallback = wanted & ~usable & depth_ok
     out[fallback] = depth_n[fallback]
-    out[~(usable | fallback)] = 0.0
+    if source == "hybrid":  # the only source whose `usable` shrinks; elsewhere `out` is already zero off both
+        out[~(usable | fallback)] = 0.0
     origin[fallback] = NORMAL_FROM_DEPTH
     return SanitizedNormals(out.astype(np.float32), origin)

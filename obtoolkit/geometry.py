@@ -383,14 +383,20 @@ def sanitize_normals(
     wanted = valid_mask if where is None else valid_mask & where
     if source != "depth" and normals_cam is not None:
         out, usable, flipped = _normalise_facing(normals_cam, rays_unit, wanted, min_norm)
-    if source == "normal_cam":
-        depth_n, depth_ok = depth_normals(points_cam_m, valid_mask, where=wanted & ~usable)
-    else:
-        depth_n, depth_ok = depth_normals(points_cam_m, valid_mask, where=wanted)
-    if source == "hybrid":
-        cos_limit = math.cos(math.radians(max_disagreement_deg))
-        agree = np.einsum("hwc,hwc->hw", out, depth_n) >= cos_limit
-        usable = usable & (agree | ~depth_ok)
+    if source != "hybrid":
+        # depth normals only where no usable given normal is (`depth_normals`' values, without its full-frame arrays)
+        check_same_hw("depth_normals", points_cam_m=points_cam_m, valid_mask=valid_mask)
+        ys, xs = np.nonzero(wanted & ~usable)
+        depth_n, depth_ok = _depth_normals_at(lambda rows, cols: points_cam_m[rows, cols], valid_mask, ys, xs, 0.02)
+        origin[usable] = np.where(flipped[usable], NORMAL_FLIPPED, NORMAL_GIVEN)
+        ys, xs = ys[depth_ok], xs[depth_ok]
+        out[ys, xs] = depth_n[depth_ok]
+        origin[ys, xs] = NORMAL_FROM_DEPTH
+        return SanitizedNormals(out.astype(np.float32), origin)
+    depth_n, depth_ok = depth_normals(points_cam_m, valid_mask, where=wanted)
+    cos_limit = math.cos(math.radians(max_disagreement_deg))
+    agree = np.einsum("hwc,hwc->hw", out, depth_n) >= cos_limit
+    usable = usable & (agree | ~depth_ok)
     origin[usable] = np.where(flipped[usable], NORMAL_FLIPPED, NORMAL_GIVEN)
     fallback = wanted & ~usable & depth_ok
     out[fallback] = depth_n[fallback]

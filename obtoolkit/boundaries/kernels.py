@@ -106,33 +106,42 @@ def _behind_plane(distance, valid, rays, n0, n1, n2, dp, p0, p1, p2, depth_rel, 
 
 
 @numba.njit(cache=True, nogil=True)
-def _image_edge_normal(distance, valid, normals, rays, depth_rel, normal_tol, y, x, yq, xq):
+def _image_edge_normal(distance, valid, normals, rays, depth_rel, normal_tol, edge, edge_known, y, x, yq, xq):
     """(col, row) direction, in the image, from pixel p = (y, x) across the edge of its surface: the sum of the unit
     offsets of p's neighbours that lie behind p's tangent plane (beyond the rounding and normal errors) while the
     opposite neighbour does not (opposite pairs together, so that the image border does not tilt it); the pair's
-    own direction (towards q) when there is none."""
-    height, width = valid.shape
-    n0, n1, n2 = normals[y, x, 0], normals[y, x, 1], normals[y, x, 2]
-    dp, p0, p1, p2 = distance[y, x], rays[y, x, 0], rays[y, x, 1], rays[y, x, 2]
-    g_col = g_row = 0.0
-    for j in range(4):
-        dy, dx = _OFFSETS[j, 0], _OFFSETS[j, 1]
-        if y - abs(dy) < 0 or y + abs(dy) >= height or x - dx < 0 or x + dx >= width:
-            continue
-        ahead = _behind_plane(distance, valid, rays, n0, n1, n2, dp, p0, p1, p2, depth_rel, normal_tol, y + dy, x + dx)
-        back = _behind_plane(distance, valid, rays, n0, n1, n2, dp, p0, p1, p2, depth_rel, normal_tol, y - dy, x - dx)
-        if ahead != back:
-            sign = (1.0 if ahead else -1.0) / np.sqrt(float(dy * dy + dx * dx))
-            g_col += sign * dx
-            g_row += sign * dy
+    own direction (towards q) when there is none.
+
+    The sum depends on p alone: it is computed once per pixel into `edge` (float64 (H, W, 2)), where `edge_known`
+    (bool (H, W)) is set, and read back for p's other pairs."""
+    if not edge_known[y, x]:
+        height, width = valid.shape
+        n0, n1, n2 = normals[y, x, 0], normals[y, x, 1], normals[y, x, 2]
+        dp, p0, p1, p2 = distance[y, x], rays[y, x, 0], rays[y, x, 1], rays[y, x, 2]
+        g_col = g_row = 0.0
+        for j in range(4):
+            dy, dx = _OFFSETS[j, 0], _OFFSETS[j, 1]
+            if y - abs(dy) < 0 or y + abs(dy) >= height or x - dx < 0 or x + dx >= width:
+                continue
+            ahead = _behind_plane(distance, valid, rays, n0, n1, n2, dp, p0, p1, p2, depth_rel, normal_tol, y + dy,
+                                  x + dx)
+            back = _behind_plane(distance, valid, rays, n0, n1, n2, dp, p0, p1, p2, depth_rel, normal_tol, y - dy,
+                                 x - dx)
+            if ahead != back:
+                sign = (1.0 if ahead else -1.0) / np.sqrt(float(dy * dy + dx * dx))
+                g_col += sign * dx
+                g_row += sign * dy
+        edge[y, x, 0], edge[y, x, 1] = g_col, g_row
+        edge_known[y, x] = True
+    g_col, g_row = edge[y, x, 0], edge[y, x, 1]
     if g_col == 0.0 and g_row == 0.0:
         return float(xq - x), float(yq - y)
     return g_col, g_row
 
 
 @numba.njit(cache=True, nogil=True)
-def _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, y, x, yq, xq, m0, m1,
-                  m2):
+def _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, edge, edge_known, y, x,
+                  yq, xq, m0, m1, m2):
     """Whether the near pixel p = (y, x) hides the step down to the far pixel q: the step's riser (the face joining
     the two layers, taken perpendicular to p's tangent plane, however thin) faces away from the camera.
 
@@ -145,7 +154,8 @@ def _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, n
     """
     n0, n1, n2 = normals[y, x, 0], normals[y, x, 1], normals[y, x, 2]
     dp, p0, p1, p2 = distance[y, x], rays[y, x, 0], rays[y, x, 1], rays[y, x, 2]
-    g_col, g_row = _image_edge_normal(distance, valid, normals, rays, depth_rel, normal_tol, y, x, yq, xq)
+    g_col, g_row = _image_edge_normal(distance, valid, normals, rays, depth_rel, normal_tol, edge, edge_known, y,
+                                      x, yq, xq)
     # ray derivative along the image edge tangent (-g_row, g_col): the raw ray is linear in pixel coordinates
     t0 = -g_row * ray_col[0] + g_col * ray_row[0]
     t1 = -g_row * ray_col[1] + g_col * ray_row[1]
@@ -205,6 +215,27 @@ def _on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
 
 
 @numba.njit(cache=True, nogil=True)
+def _behind_far_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
+    """A same-object pair that `_on_plane` kept but neither test can relate either: a (p's depth in front of q's
+    tangent plane along p's ray) is not beyond its rounding margin with the step's sign (p's rounding error plus
+    q's carried along p's ray, _plane_hit's sigma without the normal term), which both tests require. The factor
+    0.999 keeps the margin a strict under-estimate whatever the rounding of the two evaluations, so only pairs that
+    both tests reject end here. A separate function from `_on_plane`, which stays small enough for the compiler to
+    inline into the pair loop."""
+    if zero_order:
+        return False
+    n0, n1, n2 = normals[yq, xq, 0], normals[yq, xq, 1], normals[yq, xq, 2]
+    n_dot_p = _dot(n0, n1, n2, rays[y, x, 0], rays[y, x, 1], rays[y, x, 2])
+    if abs(n_dot_p) < 1e-6:
+        return False
+    dp, dq = distance[y, x], distance[yq, xq]
+    n_dot_q = _dot(n0, n1, n2, rays[yq, xq, 0], rays[yq, xq, 1], rays[yq, xq, 2])
+    a = dq * n_dot_q / n_dot_p - dp  # as _plane_hit's lam, minus dp
+    return a * (dq - dp) <= 0.0 or \
+        abs(a) * abs(n_dot_p) <= 0.999 * (depth_rel * dp * abs(n_dot_p) + depth_rel * dq * abs(n_dot_q))
+
+
+@numba.njit(cache=True, nogil=True)
 def _bends(normals, y, x, yq, xq, normal_tol, bend_cos):
     """The two pixels' normals differ by more than normal_tol and less than the bend limit (cosine bend_cos): one
     bending surface, never layers, for a step below tau (see _self_order)."""
@@ -214,8 +245,8 @@ def _bends(normals, y, x, yq, xq, normal_tol, bend_cos):
 
 
 @numba.njit(cache=True, nogil=True)
-def _self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, bend_cos, y, x, yq, xq, m0,
-                m1, m2, d0, dm, a, b, tau, strict, length, mid_error, pq_error, qp_error):
+def _self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, bend_cos, edge, edge_known, y,
+                x, yq, xq, m0, m1, m2, d0, dm, a, b, tau, strict, length, mid_error, pq_error, qp_error):
     """omega of a same-object pair by the layered test (or the tau test with margins), given its separations and
     their uncertainties (`_plane_hit`), then the riser of the near side: +1, -1 or 0 (see the module docstring).
 
@@ -235,11 +266,11 @@ def _self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, nor
         # the tau test, with a and b beyond their uncertainty (float16 rounding at far range otherwise puts a
         # concave corner's b a few millimetres above 0)
         omega = _layered(dq - dp, dm * length, a, b, 0.0, 0.0, pq_error + error_p, qp_error + error_q)
-    if omega == 1 and _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, y, x,
-                                    yq, xq, m0, m1, m2):
+    if omega == 1 and _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, edge,
+                                    edge_known, y, x, yq, xq, m0, m1, m2):
         return 1
-    if omega == -1 and _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, yq,
-                                     xq, y, x, m0, m1, m2):
+    if omega == -1 and _riser_hidden(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, edge,
+                                     edge_known, yq, xq, y, x, m0, m1, m2):
         return -1
     return 0
 
@@ -276,7 +307,7 @@ def _inter_order(dm, a, b, d0, eps, dp, dq):
 @numba.njit(cache=True, nogil=True)
 def _pair(distance, valid, normals, normal_kind, rays, rays_raw, kind, ident, y, x, yq, xq, length, tau_abs, tau_rel,
           cos_min, zero_order, void_occluder, instance_rule, tie_eps_rel, depth_rel, normal_tol, bend_cos,
-          self_override, self_decided, k, ray_col, ray_row):
+          self_override, self_decided, k, ray_col, ray_row, edge, edge_known):
     """(omega, class, tie) of the pair (p = (y, x), q = (yq, xq)); tie is +-1 for an inter-object tie, else 0."""
     vp, vq = valid[y, x], valid[yq, xq]
     if not vp or not vq:
@@ -333,8 +364,9 @@ def _pair(distance, valid, normals, normal_kind, rays, rays_raw, kind, ident, y,
         if strict and d0 < -tau and dm < -tau and a < 0 and b < 0:
             return -1, CLASS_SELF, 0
     else:
-        omega = _self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, bend_cos, y, x,
-                            yq, xq, m0, m1, m2, d0, dm, a, b, tau, strict, length, s_mp + s_mq, s_pq, s_qp)
+        omega = _self_order(distance, valid, normals, rays, ray_col, ray_row, depth_rel, normal_tol, bend_cos, edge,
+                            edge_known, y, x, yq, xq, m0, m1, m2, d0, dm, a, b, tau, strict, length, s_mp + s_mq, s_pq,
+                            s_qp)
         if omega != 0:
             return omega, CLASS_SELF, 0
     if not strict and zero_order and abs(d0) > 4.0 * tau:
@@ -366,6 +398,9 @@ def relations_kernel(distance, valid, normals, normal_kind, rays, rays_raw, kind
     relation = np.zeros((height, width, 4), np.int8)
     pair_class = np.zeros((height, width, 4), np.uint8)
     tie = np.zeros((height, width, 4), np.int8)
+    # each pixel's image edge direction, computed on its first layered step (`_image_edge_normal`)
+    edge = np.empty((height, width, 2), np.float64)
+    edge_known = np.zeros((height, width), np.bool_)
     for y in range(height):
         for x in range(width):
             vp, dp, kp, ip = valid[y, x], distance[y, x], kind[y, x], ident[y, x]
@@ -382,14 +417,15 @@ def relations_kernel(distance, valid, normals, normal_kind, rays, rays_raw, kind
                             normal_kind[yq, xq] != NORMAL_KIND_GIVEN:
                         if abs(dq - dp) <= max(tau_abs, tau_rel * min(dp, dq)) * length:
                             continue
-                    elif _on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
+                    elif _on_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq) or \
+                            _behind_far_plane(distance, normals, rays, depth_rel, zero_order, y, x, yq, xq):
                         continue
                 elif not vp and not valid[yq, xq]:
                     continue
                 omega, cls, t = _pair(distance, valid, normals, normal_kind, rays, rays_raw, kind, ident, y, x, yq, xq,
                                       length, tau_abs, tau_rel, cos_min, zero_order, void_occluder, instance_rule,
                                       tie_eps_rel, depth_rel, normal_tol, bend_cos, self_override,
-                                      self_decided, k, ray_col, ray_row)
+                                      self_decided, k, ray_col, ray_row, edge, edge_known)
                 relation[y, x, k] = omega
                 pair_class[y, x, k] = cls
                 tie[y, x, k] = t

@@ -79,9 +79,14 @@ def orientation(order: np.ndarray, ob_mask: np.ndarray, *, method: str = "p2orm"
 
 
 def encode_ori8(theta_over_pi: np.ndarray, ob_mask: np.ndarray) -> np.ndarray:
-    """P2ORM's 8-bit file encoding: trunc(((theta / pi) + 1) / 2 * 255) on boundary pixels, 127 elsewhere."""
-    value = np.trunc((theta_over_pi.astype(np.float64) + 1.0) / 2.0 * 255.0)
-    return np.where(ob_mask, np.clip(value, 0, 255), ORI8_NEUTRAL).astype(np.uint8)
+    """P2ORM's 8-bit file encoding: trunc(((theta / pi) + 1) / 2 * 255) on boundary pixels, 127 elsewhere.
+
+    Computed on the boundary pixels only (a few percent of a frame)."""
+    theta_over_pi, ob_mask = np.broadcast_arrays(np.asarray(theta_over_pi), np.asarray(ob_mask, bool))
+    code = np.full(ob_mask.shape, ORI8_NEUTRAL, np.uint8)
+    value = np.trunc((theta_over_pi[ob_mask].astype(np.float64) + 1.0) / 2.0 * 255.0)
+    code[ob_mask] = np.clip(value, 0, 255).astype(np.uint8)
+    return code
 
 
 def decode_ori8(code: np.ndarray) -> np.ndarray:
@@ -91,9 +96,13 @@ def decode_ori8(code: np.ndarray) -> np.ndarray:
 
 def encode_ori16(theta: np.ndarray) -> np.ndarray:
     """Precise 16-bit encoding: 0 = no orientation, else 1 + round((theta + pi) / (2 pi) * 65534) (step 9.6e-5 rad)."""
+    theta = np.asarray(theta)
     defined = np.isfinite(theta)
-    code = 1 + np.round((np.where(defined, theta, 0.0) + math.pi) / (2 * math.pi) * _ORI16_SPAN)
-    return np.where(defined, code, ORI16_NONE).astype(np.uint16)
+    code = np.full(theta.shape, ORI16_NONE, np.uint16)
+    # on the defined pixels only (a few percent of a frame), in the dtype np.where(defined, theta, 0.0) would have
+    code[defined] = 1 + np.round((theta[defined].astype(np.result_type(theta.dtype, 0.0)) + math.pi) / (2 * math.pi)
+                                 * _ORI16_SPAN)
+    return code
 
 
 def decode_ori16(code: np.ndarray) -> np.ndarray:

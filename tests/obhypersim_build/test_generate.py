@@ -97,7 +97,8 @@ def test_a_resume_after_the_checkout_changed_differs_only_in_the_manifest_proven
                                                                                    monkeypatch):
     """Why this module freezes the git state: a run killed during the final merge (every frame and part written,
     manifest.parquet not yet) resumed after a commit in the checkout writes a manifest with the same rows whose
-    metadata names the new commit. A CI run during which the checkout was merged into failed this way once."""
+    metadata names the new commit (a one-off failure of the SIGKILL test below in a long suite run, manifest bytes
+    different and rows equal, fits a checkout that moved meanwhile)."""
     import json
 
     import pyarrow.parquet as pq

@@ -33,6 +33,17 @@ def shared_fixtures() -> Path:
     return SHARED_FIXTURES
 
 
+@pytest.fixture
+def frozen_git_state(monkeypatch, tmp_path) -> None:
+    """No git checkout for the test's duration, in this process and every process it starts (GIT_DIR names a
+    folder that is not a repository), so `obtoolkit.provenance.git_sha()` is None throughout.
+
+    For tests that compare the bytes of outputs of separate runs: `manifest.parquet` records the git commit of the
+    checkout, "-dirty" included, at the time of the run that wrote it, so a commit or an edit in the checkout while
+    the suite runs (a merge during a CI run) would change a manifest although nothing about the runs differs."""
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "not-a-git-checkout"))
+
+
 SYNTHETIC_SCENES = ("ai_900_001", "ai_900_002")  # standard camera, real tilt-shift camera
 SYNTHETIC_SHAPE_HW = (96, 128)
 

@@ -19,6 +19,9 @@ from tests.reliability.faults import kill_at_random_point
 
 from .conftest import write_layered_tree
 
+# These tests compare the bytes of separate runs' outputs; manifest.parquet records the checkout's git state.
+pytestmark = pytest.mark.usefixtures("frozen_git_state")
+
 
 def tree_digest(root: Path) -> dict[str, str]:
     """sha256 of every output file except the run's own config echo and validation report."""
@@ -88,6 +91,45 @@ def test_scene_missing_from_camera_csv_fails_its_frames(layered_tree, tmp_path):
     assert summary.n_failed == 3
     errors = {r["error"] for r in manifest_rows(tmp_path / "out/manifest.parquet") if r["status"] == "error"}
     assert len(errors) == 1 and "ai_003_001" in errors.pop()
+
+
+def test_a_resume_after_the_checkout_changed_differs_only_in_the_manifest_provenance(layered_tree, tmp_path,
+                                                                                   monkeypatch):
+    """Why this module freezes the git state: a run killed during the final merge (every frame and part written,
+    manifest.parquet not yet) resumed after a commit in the checkout writes a manifest with the same rows whose
+    metadata names the new commit (a one-off failure of the SIGKILL test below in a long suite run, manifest bytes
+    different and rows equal, fits a checkout that moved meanwhile)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    import obhypersim_build.run as run_module
+
+    monkeypatch.setattr(run_module, "git_sha", lambda: "1111111")
+    generate(layered_tree, tmp_path / "clean", progress=False)
+    killed = tmp_path / "killed"
+    generate(layered_tree, killed, progress=False)
+    (killed / "manifest.parquet").unlink()  # the state a SIGKILL during the merge leaves
+    monkeypatch.setattr(run_module, "git_sha", lambda: "2222222-dirty")
+    generate(layered_tree, killed, progress=False)
+    clean, resumed = tree_digest(tmp_path / "clean"), tree_digest(killed)
+    assert [name for name in clean if clean[name] != resumed[name]] == ["manifest.parquet"]
+    assert manifest_rows(killed / "manifest.parquet") == manifest_rows(tmp_path / "clean/manifest.parquet")
+    shas = [json.loads(pq.read_schema(root / "manifest.parquet").metadata[b"ob_hypersim.build_config"])
+            ["provenance"]["git_sha"] for root in (tmp_path / "clean", killed)]
+    assert shas == ["1111111", "2222222-dirty"]
+
+
+def test_frozen_git_state_reaches_the_processes_a_test_starts():
+    """The module's fixture holds for `obh generate` run as a command too (the SIGKILL tests start it)."""
+    import subprocess
+
+    from obtoolkit.provenance import git_sha
+
+    assert git_sha() is None
+    child = subprocess.run([sys.executable, "-c", "from obtoolkit.provenance import git_sha; print(git_sha())"],
+                           capture_output=True, text=True, check=True)
+    assert child.stdout.strip() == "None"
 
 
 def test_sigkill_at_random_moments_then_resume_is_byte_identical(tmp_path):

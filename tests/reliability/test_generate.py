@@ -34,6 +34,9 @@ from .faults import (
 FRAME = FrameId("ai_001_001", "cam_00", 1)
 ORPHAN_LIMIT_S = 5.0
 
+# These tests compare the bytes of separate runs' outputs; manifest.parquet records the checkout's git state.
+pytestmark = pytest.mark.usefixtures("frozen_git_state")
+
 
 def invoke(*args) -> object:
     """The CLI in this process; an uncaught exception stays in `result.exception` (a traceback for the user)."""

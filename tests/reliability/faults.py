@@ -302,3 +302,21 @@ def png_claiming(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(1 + min(width, 64))))
             + chunk(b"IEND", b""))
+
+
+def invoke(*args) -> object:
+    """`obh ARGS` in this process (CliRunner); an uncaught exception stays in `result.exception` (a traceback for
+    the user)."""
+    from click.testing import CliRunner
+
+    from obh.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def assert_one_clear_line(result, *needles: str) -> None:
+    """Exit status 1, no traceback (only click's SystemExit), and the message names what it must."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), f"uncaught {result.exception!r}"
+    for needle in needles:
+        assert needle in result.output, (needle, result.output)

@@ -9,13 +9,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from obh.cli import main
 from tests.obhypersim_build.archive_server import METADATA_PATH, SCENES_PATH, ArchiveServer, served_files, zip_scene
 from tests.obhypersim_build.conftest import write_layered_tree
 
-from .faults import DiskBudget, Run, obh_command
+from .faults import DiskBudget, Run, invoke, obh_command
 
 SCENE = "ai_001_001"
 LONG_NAME = f"{SCENE}/_detail/{'n' * 300}.csv"
@@ -39,9 +37,6 @@ def download_args(server: ArchiveServer, out: Path, *extra: str) -> list[str]:
     return ["download", str(out), "--scenes", SCENE, "--base-url", server.url + SCENES_PATH, "--metadata-url",
             server.url + METADATA_PATH, "--backoff", "0.001", "--retries", "2", "--no-progress", *extra]
 
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def fetched(out: Path) -> list[Path]:

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from obh.cli import main
 from obtoolkit.errors import ConfigError
 from training.checkpoints import save_model_checkpoint
 from training.models import build_modot
 from training.predict import read_image_rgb, run_predict
 
-from .faults import corrupt, png_claiming
-
-
-def invoke(*args) -> object:
-    return CliRunner().invoke(main, [str(a) for a in args])
+from .faults import corrupt, invoke, png_claiming
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ import time
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from obh.cli import main
 from obhypersim_build.run import generate
 from obtoolkit.hypersim import FrameId, HypersimLayout
 from obtoolkit.labels_io import product_relpath
@@ -22,9 +20,11 @@ from .conftest import clean_digest, manifest_rows, stats_files, tree_digest
 from .faults import (
     DiskBudget,
     Run,
+    assert_one_clear_line,
     corrupt,
     files_left,
     folder_bytes,
+    invoke,
     kill_at_random_point,
     obh_command,
     png_claiming,
@@ -38,17 +38,6 @@ ORPHAN_LIMIT_S = 5.0
 pytestmark = pytest.mark.usefixtures("frozen_git_state")
 
 
-def invoke(*args) -> object:
-    """The CLI in this process; an uncaught exception stays in `result.exception` (a traceback for the user)."""
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def assert_one_clear_line(result, *needles: str) -> None:
-    """Exit status 1, no traceback (only click's SystemExit), and the message names what it must."""
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), f"uncaught {result.exception!r}"
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
 
 
 def edit_camera_row(root, scene: str, edit) -> None:

@@ -6,30 +6,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from obh.cli import main
 from obhypersim_build.run import generate
 from obtoolkit.errors import FormatError
 from obtoolkit.hypersim import FrameId
 from obtoolkit.labels_io import product_relpath
 from obtoolkit.manifest import FrameRecord, read_manifest, records_to_table, write_table
 
-from .faults import corrupt, png_claiming
+from .faults import assert_one_clear_line, corrupt, invoke, png_claiming
 
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens: a download that got past its options would fail at once
 
 
-def invoke(*args) -> object:
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def assert_one_clear_line(result, *needles: str) -> None:
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), f"uncaught {result.exception!r}"
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
 
 
 # Finding 10 and the smaller one of download: --jobs 0 gave a traceback; download took 0 or negative silently.

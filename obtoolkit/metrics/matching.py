@@ -14,10 +14,11 @@ Two engines, one objective:
   cardinality first), and with one annotator cntR = cntP = nu. Maintained across thresholds by augmenting-path
   searches with marks of regions proven dead; exact by Berge's theorem (see its docstring for the invariants).
   Cost near-linear in the predicted pixels that change between thresholds.
-- `assignment`: the min-cost matching itself (Hungarian duals, incremental), for the outputs that depend on which
-  pixels are paired: several annotators (a predicted pixel counts once if matched to any), orientation counts, and
-  `match_maps`. Its tie-breaking among equally good matchings is unchanged since the first release, so these
-  outputs are the same as before; on dense predictions it can be slow (see its docstring).
+- `assignment`: the min-cost matching itself (an incremental primal-dual for the equivalent maximum-weight
+  matching), for the outputs that depend on which pixels are paired: several annotators (a predicted pixel counts
+  once if matched to any), orientation counts, and `match_maps`. Among equally good matchings it picks one by a
+  fixed order of operations; the first release's solver (a square assignment with dummies) picked others, so cntP
+  with several annotators can differ from it by a few pixels (0-6 in 20,000 on the stress maps), never the optimum.
 
 The tests compare both with a dense `scipy.optimize.linear_sum_assignment` on the full dummy-augmented cost matrix.
 """

@@ -117,7 +117,7 @@ def match_picture(pred_prob: np.ndarray, gt_boundary: np.ndarray, threshold: flo
 
     The pairs come from a maximum matching (`cardinality.maximum_matching`): exactly as many as the benchmark counts,
     fast on any map; where several pixels are equally good it may colour another one than the min-cost matching
-    (`match_maps`, which can take minutes on dense maps) would."""
+    (`match_maps`) would."""
     binary = binary_map(pred_prob, threshold, options)
     radius = matching_radius_px(*binary.shape, options.max_dist)
     pred_matched, gt_matched = maximum_matching(binary, gt_boundary, radius)

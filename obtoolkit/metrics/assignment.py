@@ -29,8 +29,8 @@ found so far is no farther than the next heap key, and never pushes a vertex bey
 
 Cost: a search scans the tree vertices closer than the terminal it finds. Unlike a square assignment with dummy
 rows and columns (the first release's formulation), there are no zero-cost dummy-to-dummy edges, so it does not
-spread over whole plateaus of equally good alternatives: measured 40-200x fewer scans on dense maps with several
-annotators (docs/evaluation.md).
+spread over whole plateaus of equally good alternatives: 4-90x faster than that solver on the five-annotator stress
+maps at 320x240 and 640x480 (docs/evaluation.md has what remains expensive).
 
 Ties: among equally good matchings the pairs chosen are a deterministic function of the inputs and of the order of
 the operations (deletions of a threshold in increasing node order, then insertions in increasing node order,

@@ -151,8 +151,8 @@ def _single_counts(changes: LevelChanges, gt: np.ndarray, radius: float) -> np.n
 def _paired_counts(changes, gts, radius, thetas, width, nested):
     """Counts that depend on the pairs (several annotators, orientations): the min-cost matchings (`assignment`).
 
-    Nodes are numbered as the first release did (occlusion: by decreasing value; BSDS: row-major), and each level
-    inserts then deletes in increasing node order, so the chosen pairs are the same as before.
+    Nodes are numbered by decreasing value (occlusion) or row-major (BSDS), and each level's changes are applied in
+    increasing node order: part of the definition of which pairs are chosen among equally good ones.
     """
     if nested:
         universe, node = changes.pixel, np.arange(len(changes.pixel), dtype=np.int64)

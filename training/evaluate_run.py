@@ -15,6 +15,7 @@ from obtoolkit.datasets.ob_hypersim import NAME as OB_HYPERSIM
 from obtoolkit.errors import ConfigError
 from obtoolkit.metrics.boundary import Protocol
 from obtoolkit.metrics.depth import METRIC_NAMES, SCALE_POLICIES, policy_table
+from obtoolkit.treelock import lock_tree
 from training.build import data_config, preset_with_depth
 from training.checkpoints import CheckpointInfo
 from training.config import TrainConfig
@@ -116,22 +117,23 @@ def evaluate_checkpoint(checkpoint: Path, data: EvalData, *, out_dir: Path, dept
     options = preset_options(preset, checkpoint_max_depth=info.max_depth, checkpoint_unit_m=scale,
                              max_dist=max_dist, flip_tta=flip_tta, max_frames=max_frames, batch_size=batch_size,
                              loader_workers=loader_workers, metric_workers=metric_workers, amp=amp, pictures=pictures)
-    result = evaluate_model(model, dataset, device=device, depth_unit_m=scale, options=options, progress=True)
-    extra = {"checkpoint": str(checkpoint), "variant": info.variant, "dataset": name,
-             "depth_preset": depth_preset or name,
-             "split": str(data.split_list or data.split), "flip_tta": flip_tta, "frames": len(result.names),
-             "depth_unit_m": preset.depth_unit_m, "scale_policies": list(options.scale_policies),
-             "official_factor": options.official_factor, "boundary_options": dataclasses.asdict(options.boundary),
-             "extra_max_dists": list(options.extra_max_dists),
-             "device": str(device), "amp": amp, "batch_size": batch_size}
-    if name == OB_HYPERSIM:
-        extra.update({"depth_kind": dataset.config.depth, "target": dataset.config.target})
-    if result.depth:
-        extra["depth_by_policy"] = depth_by_policy(result.depth)
-    write_evaluation(result, out_dir, extra=extra)
-    write_evaluation_report(model, dataset, result, out_dir, device=device, options=options, depth_unit_m=scale,
-                            title=f"{checkpoint} on {name} {data.split_list or data.split}")
-    return result
+    with lock_tree(out_dir):  # one evaluation per output folder at a time (TreeLockedError names the other)
+        result = evaluate_model(model, dataset, device=device, depth_unit_m=scale, options=options, progress=True)
+        extra = {"checkpoint": str(checkpoint), "variant": info.variant, "dataset": name,
+                 "depth_preset": depth_preset or name,
+                 "split": str(data.split_list or data.split), "flip_tta": flip_tta, "frames": len(result.names),
+                 "depth_unit_m": preset.depth_unit_m, "scale_policies": list(options.scale_policies),
+                 "official_factor": options.official_factor, "boundary_options": dataclasses.asdict(options.boundary),
+                 "extra_max_dists": list(options.extra_max_dists),
+                 "device": str(device), "amp": amp, "batch_size": batch_size}
+        if name == OB_HYPERSIM:
+            extra.update({"depth_kind": dataset.config.depth, "target": dataset.config.target})
+        if result.depth:
+            extra["depth_by_policy"] = depth_by_policy(result.depth)
+        write_evaluation(result, out_dir, extra=extra)
+        write_evaluation_report(model, dataset, result, out_dir, device=device, options=options, depth_unit_m=scale,
+                                title=f"{checkpoint} on {name} {data.split_list or data.split}")
+        return result
 
 
 def depth_by_policy(depth: dict[str, float]) -> dict[str, dict[str, float]]:

@@ -29,6 +29,7 @@ from obtoolkit.metrics.fixed_threshold import (
     tolerance_scores_at,
 )
 from obtoolkit.provenance import git_sha, package_version
+from obtoolkit.treelock import lock_tree
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +79,12 @@ def evaluate_maps(job: MapsJob, options: BoundaryEvalOptions, *, n_jobs: int = 1
     if n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs: expected -1 (one process per core) or a positive count, got {n_jobs}")
     pairs = maps_io.pair_files(job.pred_dir, job.gt_dir, job.pred_suffix)
+    with lock_tree(job.out_dir):  # one evaluation per output folder at a time (TreeLockedError names the other)
+        return _evaluate_pairs(job, options, pairs, n_jobs, progress, fixed_thresholds)
+
+
+def _evaluate_pairs(job: MapsJob, options: BoundaryEvalOptions, pairs: list[tuple[str, Path, Path]], n_jobs: int,
+                    progress: bool, fixed_thresholds: tuple[float, ...]) -> MapsResult:
     thresholds = tuple(float(t) for t in fixed_thresholds)
     all_counts = _all_counts(pairs, options, job, thresholds, n_jobs, progress)
     evaluator = BoundaryEvaluator(options)

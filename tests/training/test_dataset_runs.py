@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from obh.cli import main
 from obtoolkit.datasets.manifest import index_dataset
 from obtoolkit.datasets.synthetic import write_malformed_tree, write_synthetic_tree
+from obtoolkit.treelock import lock_tree
 from training.models import registry, swin
 from training.models.registry import ModotVariant
 
@@ -201,6 +202,15 @@ def test_an_unknown_split_is_one_line(trained, tmp_path):
     result = obh("evaluate", run / "checkpoints" / "last.pt", "--root", tree.root, "--split", "indoor", "--out",
                  tmp_path, ok=False)
     assert result.exit_code == 1 and "unknown split 'indoor'" in result.output and "Traceback" not in result.output
+
+
+def test_a_second_evaluation_into_one_folder_is_refused_naming_the_first(trained, tmp_path):
+    tree, _, run = trained["nyudmt"]
+    with lock_tree(tmp_path / "eval", command="obh evaluate first.pt --out eval"):
+        result = obh("evaluate", run / "checkpoints" / "last.pt", "--root", tree.root, "--out", tmp_path / "eval",
+                     *EVAL_QUICK, ok=False)
+    assert result.exit_code == 1 and "obh evaluate first.pt --out eval" in result.output, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "eval" / "metrics.json").exists()
 
 
 ABLATIONS = {  # config: (model_options that must be stored, state-dict prefixes that must be absent)

@@ -10,6 +10,7 @@ from obtoolkit.errors import FormatError, MissingFileError
 from obtoolkit.metrics.boundary import BoundaryEvalOptions
 from obtoolkit.metrics.evaluate_maps import MapsJob, evaluate_maps
 from obtoolkit.metrics.maps_io import read_ground_truth, read_prediction_png
+from obtoolkit.treelock import TreeLockedError, lock_tree
 
 from .conftest import soft_map_and_gt
 
@@ -63,3 +64,14 @@ def test_errors_name_the_file(tmp_path):
 def test_reads_bsds_mat(shared_fixtures):
     gts = read_ground_truth(shared_fixtures / "bsds500_bench" / "groundTruth" / "3063.mat")
     assert len(gts) == 6 and gts[0].dtype == bool and gts[0].shape == (321, 481)
+
+
+def test_a_second_evaluation_into_one_folder_is_refused_naming_the_first(tmp_path):
+    _write_dataset(tmp_path, n=1)
+    job = MapsJob(tmp_path / "pred", tmp_path / "gt", tmp_path / "out")
+    with lock_tree(tmp_path / "out", command="obh evaluate-maps pred gt -o out"):
+        with pytest.raises(TreeLockedError, match="obh evaluate-maps pred gt -o out"):
+            evaluate_maps(job, BoundaryEvalOptions(n_thresholds=5))
+        assert not (tmp_path / "out" / "metrics.json").exists()
+    evaluate_maps(job, BoundaryEvalOptions(n_thresholds=5))  # free again once the first has ended
+    assert (tmp_path / "out" / "metrics.json").is_file()

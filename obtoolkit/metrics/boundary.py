@@ -174,6 +174,7 @@ def _paired_counts(changes, gts, radius, thetas, width, nested):
             tuple(graph), node, changes.inserted, changes.ptr, p_theta, g_theta, p_matched, p_oriented)
         cnt_r += n_matched
         cnt_r_oriented += n_oriented
+        del graph  # one annotator's graph at a time (it can take a gigabyte on 2048x1536 texture)
     cnt_p = p_matched.sum(axis=1, dtype=np.int64)
     cnt_p_oriented = p_oriented.sum(axis=1, dtype=np.int64)
     return cnt_r[::-1], cnt_p[::-1], cnt_r_oriented[::-1], cnt_p_oriented[::-1]

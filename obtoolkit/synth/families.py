@@ -51,6 +51,7 @@ from obtoolkit.synth.builder import (
 from obtoolkit.synth.cameras import ALL_CAMERA_MODELS
 from obtoolkit.synth.homes import build_bathroom, build_bedroom
 from obtoolkit.synth.interiors import build_kitchen, build_office, build_stairs
+from obtoolkit.synth.lounge import build_living_room, build_workshop
 from obtoolkit.synth.meshes import Mesh
 from obtoolkit.synth.scene import SyntheticScene, build_scene
 
@@ -364,8 +365,10 @@ FAMILIES = {f.name: f for f in (
     Family("kitchen", build_kitchen, True),  # held out in round 2
     Family("office", build_office, True),  # held out in round 2
     Family("stairs", build_stairs, True),  # held out in round 2
-    Family("bathroom", build_bathroom, False),
-    Family("bedroom", build_bedroom, False),
+    Family("bathroom", build_bathroom, True),  # held out in round 3
+    Family("bedroom", build_bedroom, True),  # held out in round 3
+    Family("living_room", build_living_room, False),
+    Family("workshop", build_workshop, False),
 )}
 TUNING_FAMILIES = tuple(name for name, f in FAMILIES.items() if f.tuning)
 HELD_OUT_FAMILIES = tuple(name for name, f in FAMILIES.items() if not f.tuning)

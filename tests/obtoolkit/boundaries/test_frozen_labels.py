@@ -29,11 +29,13 @@ FAMILY_HASHES = {
     "grazing": ("05ef9dc0ac9d338d", "8ee99dded5c123db", "3bea3957eca54dad"),
     "kitchen": ("68aa4b5fbd19b7e6", "b77618bdb81226b8", "6b099b07fdf615f1"),
     "leaning": ("01a060f0e013d2f5", "3038574a576559c7", "c2e3ff6e1234da87"),
+    "living_room": ("0f9f4ef825b04382", "da69248c8fe53e49", "15ef54e8c3dd768c"),
     "long_range": ("e5404f9ab0f8a2ae", "d06412fdc93f814d", "55eaa5b3513a79c5"),
     "office": ("2efaffc8e858c999", "1f37d63bf9889787", "b6e601f87ea4283a"),
     "room": ("3fe34252bcd35a4d", "6dddf3f4f8761e65", "368d29e72510eb83"),
     "stairs": ("609ff0d3569c2b1d", "fe44b86a9c1e750d", "6963d470402f062b"),
     "thin_parts": ("73605b64702beff3", "1a358c34ce236eeb", "8921bc83fcb96cdd"),
+    "workshop": ("ec20e074731f2859", "12145a6802b68406", "0db6be9bceeb4fd0"),
 }
 REAL_HASHES = {"default": "5acab80d6167fa00", "p2orm": "ffe4631d4f5c2695"}
 

@@ -83,7 +83,8 @@ def test_family_datasets_are_byte_reproducible(tmp_path):
 
 
 @needs_open3d
-@pytest.mark.parametrize("family", ["flush", "thin_parts", "containers", "bathroom", "bedroom"])
+@pytest.mark.parametrize("family", ["flush", "thin_parts", "containers", "bathroom", "bedroom", "living_room",
+                                    "workshop"])
 def test_families_hold_self_occlusions(family):
     """What each family is for shows in its references (one small frame each)."""
     from obtoolkit.boundaries import LabelParams

@@ -213,155 +213,90 @@ class Graph(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True)
-def _search_from_pred(s, g, state, work):
-    """Root: predicted pixel s, free with y_s > 0. Dijkstra over GT vertices; see the module docstring."""
+def _search(root, from_pred, g, state, work):
+    """One Dijkstra search (module docstring) from `root`: a free predicted pixel with y > 0 (`from_pred`), or a GT
+    pixel in deficit (free, z > 0). The root's side is the "near" side, whose vertices are expanded along their own
+    CSR lists; the other side's vertices ("far") are the heap's, at dist[far_base + index]. Both searches share this
+    code, mirrored; the predicted pixels' lists are sorted by cost, which allows an early stop, the GT pixels' not.
+
+    A far vertex with dist below the final Delta is exactly one that was popped (every vertex pushed closer than
+    the bound is popped before the loop ends, and reduced costs are >= 0, so a popped vertex is never improved).
+    """
     n1, n2, ow, p_ptr, p_adj, p_cost, g_ptr, g_adj, g_cost, g_edge = g
     active, y, z, mate_p, mate_g, mate_e = state
-    dist, parent, parent_e, scanned, touched, heap, pos = work
-    n_touched = 0
-    hs = 0
-    p = s
-    dp = 0
-    bound = y[s]  # the nearest terminal so far: the root itself left free
-    term = n2 + s
-    while p >= 0:
-        if dp + y[p] < bound:
-            bound = dp + y[p]
-            term = n2 + p
-        base = dp + y[p] - ow
-        for e in range(p_ptr[p], p_ptr[p + 1]):
-            if base + p_cost[e] >= bound:
-                break  # costs increase along the list and z >= 0: no later pair can come closer
-            j = p_adj[e]
-            nd = base + z[j] + p_cost[e]
-            if nd >= bound or nd >= dist[j] or scanned[j]:
-                continue
-            if dist[j] == _INF:
-                touched[n_touched] = j
-                n_touched += 1
-            dist[j] = nd
-            parent[j] = p
-            parent_e[j] = e
-            if mate_g[j] < 0:  # a free GT pixel ends the search here at the latest
-                bound = nd
-                term = j
-            else:
-                hs = _heap_update(heap, pos, dist, hs, j)
-        p = -1
-        if hs > 0 and dist[heap[0]] < bound:
-            j = heap[0]
-            hs = _heap_pop(heap, pos, dist, hs)
-            scanned[j] = 1
-            p = mate_g[j]
-            dp = dist[j]
-    _heap_clear(heap, pos, hs)
-    delta = bound
-    y[s] -= delta
-    for t in range(n_touched):
-        j = touched[t]
-        if scanned[j] and dist[j] < delta:
-            z[j] += delta - dist[j]
-            y[mate_g[j]] -= delta - dist[j]
-    if term >= n2:  # predicted pixel term - n2 leaves the matching (the root: nothing changes)
-        q = term - n2
-        if q != s:
-            j = mate_p[q]
-            mate_p[q] = -1
-            _flip_to_root(j, s, mate_p, mate_g, mate_e, parent, parent_e)
+    dist, parent, parent_e, touched, heap, pos = work
+    if from_pred:
+        ptr, adj, cost, near_dual, far_dual, near_mate, far_mate, far_base = p_ptr, p_adj, p_cost, y, z, mate_p, \
+            mate_g, 0
     else:
-        _flip_to_root(term, s, mate_p, mate_g, mate_e, parent, parent_e)
-    for t in range(n_touched):
-        dist[touched[t]] = _INF
-        scanned[touched[t]] = 0
-
-
-@numba.njit(cache=True, nogil=True)
-def _flip_to_root(j, s, mate_p, mate_g, mate_e, parent, parent_e):
-    """GT vertex j reached from predicted root s: match j to its parent, and so on back to the root."""
-    while True:
-        r = parent[j]
-        following = mate_p[r]
-        mate_p[r] = j
-        mate_g[j] = r
-        mate_e[r] = parent_e[j]
-        if r == s:
-            return
-        j = following
-
-
-@numba.njit(cache=True, nogil=True)
-def _search_from_gt(r0, g, state, work):
-    """Root: GT pixel r0, free with z > 0 (a deficit). Dijkstra over predicted vertices (n2 + i); mirror image."""
-    n1, n2, ow, p_ptr, p_adj, p_cost, g_ptr, g_adj, g_cost, g_edge = g
-    active, y, z, mate_p, mate_g, mate_e = state
-    dist, parent, parent_e, scanned, touched, heap, pos = work
+        ptr, adj, cost, near_dual, far_dual, near_mate, far_mate, far_base = g_ptr, g_adj, g_cost, z, y, mate_g, \
+            mate_p, n2
     n_touched = 0
     hs = 0
-    j = r0
-    dj = 0
-    bound = z[r0]  # the nearest terminal so far: the root itself left free
-    term = r0
-    while j >= 0:
-        if dj + z[j] < bound:
-            bound = dj + z[j]
-            term = j
-        base = dj + z[j] - ow
-        for f in range(g_ptr[j], g_ptr[j + 1]):
-            i = g_adj[f]
-            c = n2 + i
-            nd = base + y[i] + g_cost[f]
-            if nd >= bound or nd >= dist[c] or scanned[c] or not active[i]:
+    v = root
+    dv = 0
+    bound = near_dual[root]  # the nearest terminal so far: the root itself left free
+    term_near = root  # the terminal: a near vertex whose dual falls to zero, or a free far vertex
+    term_far = -1
+    while v >= 0:
+        if dv + near_dual[v] < bound:
+            bound = dv + near_dual[v]
+            term_near, term_far = v, -1
+        base = dv + near_dual[v] - ow
+        for e in range(ptr[v], ptr[v + 1]):
+            if from_pred and base + cost[e] >= bound:
+                break  # costs increase along a predicted pixel's list and z >= 0: no later pair can come closer
+            k = adj[e]
+            c = far_base + k
+            nd = base + far_dual[k] + cost[e]
+            if nd >= bound or nd >= dist[c] or (not from_pred and not active[k]):
                 continue
             if dist[c] == _INF:
                 touched[n_touched] = c
                 n_touched += 1
             dist[c] = nd
-            parent[c] = j
-            parent_e[c] = g_edge[f]
-            if mate_p[i] < 0:  # a free predicted pixel (y = 0)
+            parent[c] = v
+            parent_e[c] = e if from_pred else g_edge[e]  # the pair's index in the predicted pixels' lists
+            if far_mate[k] < 0:  # a free far vertex ends the search here at the latest
                 bound = nd
-                term = c
+                term_near, term_far = -1, k
             else:
                 hs = _heap_update(heap, pos, dist, hs, c)
-        j = -1
+        v = -1
         if hs > 0 and dist[heap[0]] < bound:
             c = heap[0]
             hs = _heap_pop(heap, pos, dist, hs)
-            scanned[c] = 1
-            j = mate_p[c - n2]
-            dj = dist[c]
+            v = far_mate[c - far_base]
+            dv = dist[c]
     _heap_clear(heap, pos, hs)
     delta = bound
-    z[r0] -= delta
+    near_dual[root] -= delta
     for t in range(n_touched):
         c = touched[t]
-        if scanned[c] and dist[c] < delta:
-            y[c - n2] += delta - dist[c]
-            z[mate_p[c - n2]] -= delta - dist[c]
-    if term < n2:  # GT pixel term leaves the matching (the root: nothing changes)
-        if term != r0:
-            i = mate_g[term]
-            mate_g[term] = -1
-            _flip_to_gt_root(i, r0, n2, mate_p, mate_g, mate_e, parent, parent_e)
-    else:
-        _flip_to_gt_root(term - n2, r0, n2, mate_p, mate_g, mate_e, parent, parent_e)
+        if dist[c] < delta:
+            far_dual[c - far_base] += delta - dist[c]
+            near_dual[far_mate[c - far_base]] -= delta - dist[c]
+    if term_far < 0 and term_near != root:  # near vertex term_near leaves the matching (the root: nothing changes)
+        term_far = near_mate[term_near]
+        near_mate[term_near] = -1
+    if term_far >= 0:
+        _flip_to_root(term_far, root, from_pred, far_base, near_mate, far_mate, mate_e, parent, parent_e)
     for t in range(n_touched):
         dist[touched[t]] = _INF
-        scanned[touched[t]] = 0
 
 
 @numba.njit(cache=True, nogil=True)
-def _flip_to_gt_root(i, r0, n2, mate_p, mate_g, mate_e, parent, parent_e):
-    """Predicted vertex i reached from GT root r0: match i to its parent, and so on back to the root."""
+def _flip_to_root(k, root, from_pred, far_base, near_mate, far_mate, mate_e, parent, parent_e):
+    """Far vertex k reached from `root`: match k to its parent, and so on back to the root."""
     while True:
-        j = parent[n2 + i]
-        following = mate_g[j]
-        mate_g[j] = i
-        mate_p[i] = j
-        mate_e[i] = parent_e[n2 + i]
-        if j == r0:
+        r = parent[far_base + k]
+        following = near_mate[r]
+        near_mate[r] = k
+        far_mate[k] = r
+        mate_e[r if from_pred else k] = parent_e[far_base + k]  # mate_e is indexed by the predicted pixel
+        if r == root:
             return
-        i = following
+        k = following
 
 
 @numba.njit(cache=True, nogil=True)
@@ -376,7 +311,7 @@ def _insert(i, g, state, work):
     y[i] = best
     mate_p[i] = -1
     if best > 0:
-        _search_from_pred(i, g, state, work)
+        _search(i, True, g, state, work)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -400,9 +335,8 @@ def _new_state(g):
              np.full(n1, -1, dtype=np.int64), np.full(n2, -1, dtype=np.int64), np.full(n1, -1, dtype=np.int64))
     n_vertices = n1 + n2
     work = (np.full(n_vertices, _INF, dtype=np.int64), np.zeros(n_vertices, dtype=np.int64),
-            np.zeros(n_vertices, dtype=np.int64), np.zeros(n_vertices, dtype=np.uint8),
-            np.zeros(n_vertices, dtype=np.int64), np.empty(n_vertices, dtype=np.int64),
-            np.full(n_vertices, -1, dtype=np.int64))
+            np.zeros(n_vertices, dtype=np.int64), np.zeros(n_vertices, dtype=np.int64),
+            np.empty(n_vertices, dtype=np.int64), np.full(n_vertices, -1, dtype=np.int64))
     return state, work
 
 
@@ -423,7 +357,7 @@ def _apply_batch(g, state, work, nodes, inserted, start, stop, deficit):
     for t in range(n_deficit):
         j = deficit[t]
         if mate_g[j] < 0 and z[j] > 0:
-            _search_from_gt(j, g, state, work)
+            _search(j, False, g, state, work)
 
 
 @numba.njit(cache=True, nogil=True)

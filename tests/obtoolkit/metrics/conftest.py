@@ -6,11 +6,12 @@ import numpy as np
 from scipy import ndimage
 
 
-def random_maps(rng: np.random.Generator, max_side: int = 24) -> tuple[np.ndarray, np.ndarray]:
-    """A random (pred, gt) pair of bool maps with random sizes and densities."""
+def random_maps(rng: np.random.Generator, max_side: int = 24,
+                density: tuple[float, float] = (0.02, 0.4)) -> tuple[np.ndarray, np.ndarray]:
+    """A random (pred, gt) pair of bool maps with random sizes (2 .. max_side - 1) and densities (in `density`)."""
     h, w = rng.integers(2, max_side, 2)
-    pred = rng.random((h, w)) < rng.uniform(0.02, 0.4)
-    gt = rng.random((h, w)) < rng.uniform(0.02, 0.4)
+    pred = rng.random((h, w)) < rng.uniform(*density)
+    gt = rng.random((h, w)) < rng.uniform(*density)
     return pred, gt
 
 

@@ -8,6 +8,7 @@ import pytest
 from obtoolkit.metrics import assignment
 from obtoolkit.metrics.disk import disk_offsets
 
+from .conftest import random_maps
 from .test_cardinality import _random_batches
 from .test_matching import brute_force
 
@@ -78,8 +79,7 @@ def test_oriented_counts_count_matched_pairs_within_ninety_degrees():
 def test_partners_form_an_optimal_one_to_one_matching():
     rng = np.random.default_rng(5)
     for _ in range(30):
-        h, w = rng.integers(2, 14, 2)
-        pred, gt = rng.random((h, w)) < rng.uniform(0.1, 0.7), rng.random((h, w)) < rng.uniform(0.1, 0.7)
+        pred, gt = random_maps(rng, 14, density=(0.1, 0.7))
         radius = float(rng.uniform(0.8, 3.0))
         yx = np.argwhere(pred).astype(np.int64)
         graph = assignment.make_graph(yx, gt, radius)

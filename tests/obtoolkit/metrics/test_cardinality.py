@@ -12,6 +12,7 @@ from obtoolkit.metrics.cardinality import DiskLayout, matching_sizes, maximum_ma
 from obtoolkit.metrics.disk import disk_offsets
 from obtoolkit.metrics.matching import matching_radius_px
 
+from .conftest import random_maps
 from .test_matching import brute_force
 
 
@@ -72,8 +73,7 @@ def test_disk_layout_rows_cover_exactly_the_disk():
 def test_maximum_matching_has_the_benchmark_count_and_admissible_pairs():
     rng = np.random.default_rng(4)
     for _ in range(40):
-        h, w = rng.integers(2, 20, 2)
-        pred, gt = rng.random((h, w)) < rng.uniform(0.05, 0.6), rng.random((h, w)) < rng.uniform(0.05, 0.6)
+        pred, gt = random_maps(rng, 20, density=(0.05, 0.6))
         radius = float(rng.uniform(0.5, 3.0))
         pred_matched, gt_matched = maximum_matching(pred, gt, radius)
         assert pred_matched.sum() == gt_matched.sum() == brute_force(pred, gt, radius)[0]
@@ -95,8 +95,7 @@ def scipy_matching_size(pred, gt, radius_px):
 def test_scipy_reference_agrees_with_the_dense_assignment():
     rng = np.random.default_rng(3)
     for _ in range(30):
-        h, w = rng.integers(2, 16, 2)
-        pred, gt = rng.random((h, w)) < rng.uniform(0.05, 0.7), rng.random((h, w)) < rng.uniform(0.05, 0.7)
+        pred, gt = random_maps(rng, 16, density=(0.05, 0.7))
         radius = float(rng.uniform(0.5, 3.0))
         assert scipy_matching_size(pred, gt, radius) == brute_force(pred, gt, radius)[0]
 

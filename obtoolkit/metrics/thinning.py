@@ -1,28 +1,27 @@
 """Morphological thinning: MATLAB's `bwmorph(B, 'thin', Inf)`, bit-identical to `skimage.morphology.thin`.
 
 The algorithm is Guo & Hall's two-subiteration parallel thinning (Lam, Lee & Suen 1992, p. 879). Each subiteration
-decides, for every foreground pixel and from the image as it was before the subiteration, whether to delete it; a
-3x3 lookup table on the 8-neighbourhood encodes the decision. Full iterations (both subiterations) repeat until the
-image stops changing; pixels outside the image count as background.
+decides, for every foreground pixel and from the image as it was before the subiteration, whether to delete it; the
+decision depends on the pixel's 8-neighbourhood alone (`guo_hall_luts`: the two tables, the definition). Full
+iterations (both subiterations) repeat until the image stops changing; pixels outside the image count as background.
 
-Two facts make it cheap:
+Bit-packed rows. A row is a sequence of uint64 words, 64 pixels each, and one subiteration decides a word's 64
+pixels at once: the eight neighbour planes are shifts of the nine words around it, and the tables' test is written as
+about sixty bitwise operations (`_deletable`; a test checks it against the tables on all 256 neighbourhoods).
+Layout: `bits[y + 1, 1 + x // 64]` holds pixel (y, x) at bit x % 64; the first and last rows and the first and last
+word of every row are zero guards.
 
-1. Sparse passes. After the first two subiterations only pixels next to a deletion of the two previous
-   subiterations are re-examined: a pixel's decision depends on its 8 neighbours alone, so a pixel whose
-   neighbourhood did not change since the last subiteration with the same table keeps its decision (it was not
-   deleted then, so it is not deleted now). Cost: proportional to the foreground, not to the frame.
-2. Decomposition over 8-connected components. A pixel's 3x3 neighbourhood holds pixels of its own 8-connected
-   component and background only, so the thinning of an image is the union of the thinnings of its components.
-   Across thresholds (`sweep_thinning`) the foreground only grows as the threshold falls; a component that received no
-   new pixel is unchanged and keeps its thinned pixels, and only components that received new pixels (merged ones
-   included) are thinned again. An 8-bit map whose level set does not change between two thresholds costs nothing.
-   Components are tracked with a union-find whose classes carry circular pixel lists, so a component's pixels are
-   listed in time proportional to its size.
+Sparse passes. After the first two subiterations, while deletions are sparse, a word is decided again only when a
+word of its 3x3 word neighbourhood had a deletion in one of the two previous subiterations: a pixel whose
+neighbourhood did not change since the last subiteration with the same table keeps its decision (it was not deleted
+then, so it is not deleted now). While deletions are dense every word is decided, which costs less than listing.
 
-Cost of `sweep_thinning`: O(F) union-find work for the F pixels above the lowest threshold, plus, per threshold, the
-size of the components that changed. Worst cases: a map whose foreground is one giant component at most thresholds
-(dense noise above the percolation density, a smooth field whose level sets are large blobs) costs about the sum over
-thresholds of the foreground, roughly 30-70 ns per foreground pixel and threshold.
+Across thresholds (`sweep_thinning`) the foreground grows as the threshold falls, and every level is thinned again
+from its foreground, on the whole frame: thinning is per 8-connected component and deterministic, so the
+components that received no new pixel come out as they were, and the changes are what differs from the previous
+level's thinned map. Cost per threshold: O(H W / 64) words for the two full subiterations and the comparison, plus
+O(words around deletions) per later subiteration; the worst maps are those whose level sets are large blobs (a
+smooth field), peeled one pixel layer per iteration.
 """
 
 from __future__ import annotations
@@ -34,6 +33,10 @@ import numba
 import numpy as np
 
 from obtoolkit._checks import check_array
+
+_U1 = np.uint64(1)
+_U63 = np.uint64(63)
+_DENSE = 4  # every word is decided while the two previous subiterations deleted in more than 1 / _DENSE of them
 
 
 def _deletes(code: int, second: bool) -> bool:
@@ -61,123 +64,130 @@ def guo_hall_luts() -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
-def _luts_uint8() -> tuple[np.ndarray, np.ndarray]:
-    first, second = guo_hall_luts()
-    return first.astype(np.uint8), second.astype(np.uint8)
-
-
 @numba.njit(cache=True, nogil=True, inline="always")
-def _code(img, p, wp):
-    """Neighbourhood code of flat pixel p in a padded image of row length wp (E, NE, N, NW, W, SW, S, SE)."""
-    return (img[p + 1] | (img[p - wp + 1] << 1) | (img[p - wp] << 2) | (img[p - wp - 1] << 3)
-            | (img[p - 1] << 4) | (img[p + wp - 1] << 5) | (img[p + wp] << 6) | (img[p + wp + 1] << 7))
+def _deletable(a_l, a, a_r, m_l, m, m_r, b_l, b, b_r, second):
+    """Pixels of word m deleted by one Guo-Hall subiteration, from the 3x3 words around it (a: above, b: below).
 
-
-@numba.njit(cache=True, nogil=True)
-def _subiteration(img, candidates, n_candidates, lut, wp, deleted):
-    """Decide on all candidates from the current image, then delete; return how many were deleted."""
-    n_deleted = 0
-    for c in range(n_candidates):
-        p = candidates[c]
-        if img[p] and lut[_code(img, p, wp)]:
-            deleted[n_deleted] = p
-            n_deleted += 1
-    for d in range(n_deleted):
-        img[deleted[d]] = 0
-    return n_deleted
-
-
-@numba.njit(cache=True, nogil=True)
-def _wake_neighbours(img, deleted, n_deleted, wp, pending, lists, n_listed, parities):
-    """Queue the foreground 8-neighbours of `deleted` for the next subiterations of the given parities.
-
-    pending[q] bit k is set while q is in lists[k] (once per list). Returns the new list lengths.
+    Neighbour planes x1..x8 as in `thinning._deletes` (E, NE, N, NW, W, SW, S, SE); x9 == x1.
     """
-    n0, n1 = n_listed
-    for d in range(n_deleted):
-        p = deleted[d]
-        for q in (p + 1, p - wp + 1, p - wp, p - wp - 1, p - 1, p + wp - 1, p + wp, p + wp + 1):
-            if not img[q]:
-                continue
-            flags = pending[q]
-            if parities & 1 and not flags & 1:
-                lists[0, n0] = q
-                n0 += 1
-            if parities & 2 and not flags & 2:
-                lists[1, n1] = q
-                n1 += 1
-            pending[q] = flags | parities
-    return n0, n1
+    x1 = (m >> _U1) | (m_r << _U63)
+    x2 = (a >> _U1) | (a_r << _U63)
+    x3 = a
+    x4 = (a << _U1) | (a_l >> _U63)
+    x5 = (m << _U1) | (m_l >> _U63)
+    x6 = (b << _U1) | (b_l >> _U63)
+    x7 = b
+    x8 = (b >> _U1) | (b_r << _U63)
+    # crossing number == 1: exactly one of the four "0 then a 1 in the next two" patterns
+    c1 = ~x1 & (x2 | x3)
+    c2 = ~x3 & (x4 | x5)
+    c3 = ~x5 & (x6 | x7)
+    c4 = ~x7 & (x8 | x1)
+    one_crossing = (c1 | c2 | c3 | c4) & ~((c1 & (c2 | c3 | c4)) | (c2 & (c3 | c4)) | (c3 & c4))
+    # 2 <= min(N1, N2) <= 3 with N1 = sum of (x_{2k-1} | x_{2k}), N2 = sum of (x_{2k} | x_{2k+1}), k = 1..4
+    p1, p2, p3, p4 = x1 | x2, x3 | x4, x5 | x6, x7 | x8
+    q1, q2, q3, q4 = x2 | x3, x4 | x5, x6 | x7, x8 | x1
+    n1_ge2 = (p1 & (p2 | p3 | p4)) | (p2 & (p3 | p4)) | (p3 & p4)
+    n2_ge2 = (q1 & (q2 | q3 | q4)) | (q2 & (q3 | q4)) | (q3 & q4)
+    both_4 = p1 & p2 & p3 & p4 & q1 & q2 & q3 & q4
+    count_ok = n1_ge2 & n2_ge2 & ~both_4
+    if second:
+        g3 = ~((x6 | x7 | ~x4) & x5)
+    else:
+        g3 = ~((x2 | x3 | ~x8) & x1)
+    return m & one_crossing & count_ok & g3
 
 
 @numba.njit(cache=True, nogil=True)
-def _drop_queues(pending, lists, n_listed):
-    for k in range(2):
-        for c in range(n_listed[k]):
-            pending[lists[k, c]] = 0
+def _decide(flat, c, row, second):
+    """Deletions of word c of the flat packed image (rows of `row` words)."""
+    return _deletable(flat[c - row - 1], flat[c - row], flat[c - row + 1], flat[c - 1], flat[c], flat[c + 1],
+                      flat[c + row - 1], flat[c + row], flat[c + row + 1], second)
 
 
 @numba.njit(cache=True, nogil=True)
-def thin_flat(img, pixels, n, lut_first, lut_second, wp, pending, work):
-    """Thin, in place, the foreground pixels `pixels[:n]` of a flat zero-framed uint8 image.
+def _candidates(deleted, n_deleted, row, step, stamp, out, n_out):
+    """Append to `out` the words of the 3x3 word neighbourhoods of `deleted` not yet stamped with `step`."""
+    for i in range(n_deleted):
+        c = np.int64(deleted[i])
+        for q in (c - row - 1, c - row, c - row + 1, c - 1, c, c + 1, c + row - 1, c + row, c + row + 1):
+            if stamp[q] != step:
+                stamp[q] = step
+                out[n_out] = q
+                n_out += 1
+    return n_out
 
-    Subiterations 0 and 1 examine every pixel. Afterwards, while deletions are dense (more than one per 8 remaining
-    pixels over the two previous subiterations) every remaining pixel is examined, which costs less than listing
-    neighbours; examining a pixel with no recent deletion around is harmless (it keeps "not deleted"). Once they are
-    sparse, a pixel is examined at subiteration s only when a neighbour was deleted at s - 1 or s - 2: each deletion
-    queues its neighbours once per table (parity), so the neighbours of a deletion are listed once, not twice.
+
+@numba.njit(cache=True, nogil=True)
+def thin_bits(bits, stamp, words, masks):
+    """Thin, in place, the bit-packed image `bits` (layout in the module docstring) to Guo-Hall's fixed point.
 
     Args:
-        img: (Hp * Wp,) uint8 image with a zero frame of at least one pixel; foreground 1. Pixels outside `pixels`
-            must not be 8-adjacent to them (other components, background).
-        pixels: (>= n,) int64 flat indices of the foreground to thin.
-        lut_first, lut_second: (256,) uint8 deletion tables.
-        wp: row length of the flat image.
-        pending: (Hp * Wp,) uint8 scratch, all zero on entry and on return.
-        work: (6, >= n) int64 scratch.
+        bits: (H + 2, n_words + 2) uint64, zero guard rows and words; C-contiguous.
+        stamp: (bits.size,) int32 scratch; words: (4, bits.size) int32 scratch; masks: (bits.size,) uint64 scratch.
+
+    Returns:
+        Number of subiterations run.
     """
-    lists, remaining = work[0:2], work[2]
-    deleted = (work[3], work[4], work[5])  # rotating: two subiterations ago, the last one, the current one
-    n_prev = _subiteration(img, pixels, n, lut_first, wp, deleted[0])
-    n_last = _subiteration(img, pixels, n, lut_second, wp, deleted[1])
-    remaining[:n] = pixels[:n]
-    n_remaining = n
-    n_listed = (0, 0)
-    queued = False
-    step = 2
+    n_rows, row = bits.shape
+    flat = bits.reshape(bits.size)
+    stamp[:] = -1
+    deleted = (words[0], words[1], words[2])  # rotating: two subiterations ago, the last one, the current one
+    candidates = words[3]
+    n_prev, n_last = 0, 0
     i_prev, i_last, i_new = 0, 1, 2
-    while n_prev + n_last > 0:
-        parity = step % 2
-        lut = lut_first if parity == 0 else lut_second
-        if 8 * (n_prev + n_last) >= n_remaining:
-            if queued:
-                _drop_queues(pending, lists, n_listed)
-                n_listed, queued = (0, 0), False
-            kept = 0
-            for i in range(n_remaining):
-                if img[remaining[i]]:
-                    remaining[kept] = remaining[i]
-                    kept += 1
-            n_remaining = kept
-            n_new = _subiteration(img, remaining, n_remaining, lut, wp, deleted[i_new])
+    step = 0
+    quiet = 0  # subiterations in a row without a deletion: two end the thinning
+    while quiet < 2:
+        second = step % 2 == 1
+        if step < 2 or _DENSE * (n_prev + n_last) > n_rows * row:
+            n_cand = 0
+            for y in range(1, n_rows - 1):
+                for k in range(1, row - 1):
+                    candidates[n_cand] = y * row + k
+                    n_cand += 1
         else:
-            if not queued:
-                n_listed = _wake_neighbours(img, deleted[i_prev], n_prev, wp, pending, lists, (0, 0), 1 << parity)
-                n_listed = _wake_neighbours(img, deleted[i_last], n_last, wp, pending, lists, n_listed, 3)
-                queued = True
-            listed = lists[parity]
-            n_cand = n_listed[parity]
-            bit = np.uint8(1 << parity)
-            for c in range(n_cand):
-                pending[listed[c]] &= ~bit
-            n_listed = (0, n_listed[1]) if parity == 0 else (n_listed[0], 0)
-            n_new = _subiteration(img, listed, n_cand, lut, wp, deleted[i_new])
-            n_listed = _wake_neighbours(img, deleted[i_new], n_new, wp, pending, lists, n_listed, 3)
+            n_cand = _candidates(deleted[i_prev], n_prev, row, step, stamp, candidates, 0)
+            n_cand = _candidates(deleted[i_last], n_last, row, step, stamp, candidates, n_cand)
+        current = deleted[i_new]
+        n_new = 0
+        for i in range(n_cand):
+            c = candidates[i]
+            if flat[c] == 0:
+                continue
+            d = _decide(flat, c, row, second)
+            if d:
+                current[n_new] = c
+                masks[n_new] = d
+                n_new += 1
+        for i in range(n_new):
+            flat[current[i]] &= ~masks[i]
+        quiet = 0 if n_new else quiet + 1
         i_prev, i_last, i_new = i_last, i_new, i_prev
         n_prev, n_last = n_last, n_new
         step += 1
-    if queued:
-        _drop_queues(pending, lists, n_listed)
+    return step
+
+
+def pack_rows(binary: np.ndarray) -> np.ndarray:
+    """(H, W) bool -> (H + 2, ceil(W / 64) + 2) uint64 packed rows with zero guard rows and words (module docstring)."""
+    h, w = binary.shape
+    n_words = (w + 63) // 64
+    padded = np.zeros((h + 2, 64 * (n_words + 2)), dtype=bool)
+    padded[1:-1, 64 : 64 + w] = binary
+    return np.packbits(padded, axis=1, bitorder="little").view(np.uint64).reshape(h + 2, n_words + 2)
+
+
+def unpack_rows(bits: np.ndarray, width: int) -> np.ndarray:
+    """Inverse of `pack_rows`: (H + 2, n_words + 2) uint64 -> (H, W) bool."""
+    as_bytes = np.ascontiguousarray(bits).view(np.uint8)
+    return np.unpackbits(as_bytes, axis=1, bitorder="little")[1:-1, 64 : 64 + width].astype(bool)
+
+
+def _scratch(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scratch arrays of `thin_bits` for packed images of `shape`."""
+    n = shape[0] * shape[1]
+    return np.empty(n, np.int32), np.empty((4, n), np.int32), np.empty(n, np.uint64)
 
 
 def thin(binary: np.ndarray) -> np.ndarray:
@@ -190,15 +200,9 @@ def thin(binary: np.ndarray) -> np.ndarray:
         (H, W) bool thinned map, a subset of the foreground; identical to `skimage.morphology.thin(binary)`.
     """
     check_array("binary", binary, shape=(None, None), kind="biu")
-    h, w = binary.shape
-    padded = np.zeros((h + 2, w + 2), dtype=np.uint8)
-    padded[1:-1, 1:-1] = binary != 0
-    flat = padded.ravel()
-    pixels = np.flatnonzero(flat).astype(np.int64)
-    lut_first, lut_second = _luts_uint8()
-    work = np.empty((6, max(len(pixels), 1)), dtype=np.int64)
-    thin_flat(flat, pixels, len(pixels), lut_first, lut_second, w + 2, np.zeros_like(flat), work)
-    return padded[1:-1, 1:-1].astype(bool)
+    bits = pack_rows(np.asarray(binary) != 0)
+    thin_bits(bits, *_scratch(bits.shape))
+    return unpack_rows(bits, binary.shape[1])
 
 
 class LevelChanges(NamedTuple):
@@ -214,143 +218,103 @@ class LevelChanges(NamedTuple):
     ptr: np.ndarray
 
 
-@numba.njit(cache=True, nogil=True)
-def _find(parent, p):
-    while parent[p] != p:
-        parent[p] = parent[parent[p]]
-        p = parent[p]
-    return p
+_DEBRUIJN = np.array([0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4, 62, 55, 59, 36, 53, 51, 43, 22, 45,
+                      39, 33, 30, 24, 18, 12, 5, 63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11, 46,
+                      26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6], dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lowest_bit(word):
+    """Index of the lowest set bit of a nonzero uint64 (de Bruijn multiplication)."""
+    return _DEBRUIJN[((word & (~word + _U1)) * np.uint64(0x03F79D71B4CB0A89)) >> np.uint64(58)]
 
 
 @numba.njit(cache=True, nogil=True)
-def _union(parent, size, ring, a, b):
-    """Merge the classes of a and b (by size) and splice their circular pixel lists."""
-    a = _find(parent, a)
-    b = _find(parent, b)
-    if a == b:
-        return
-    if size[a] < size[b]:
-        a, b = b, a
-    parent[b] = a
-    size[a] += size[b]
-    ring[a], ring[b] = ring[b], ring[a]
-
-
-@numba.njit(cache=True, nogil=True)
-def _grow(array, n_needed):
-    if n_needed <= array.shape[0]:
-        return array
-    bigger = np.empty(max(n_needed, 2 * array.shape[0]), dtype=array.dtype)
-    bigger[: array.shape[0]] = array
-    return bigger
-
-
-@numba.njit(cache=True, nogil=True)
-def _dirty_pixels(order, start, stop, parent, size, ring, seen, stamp, n_flat, buffer):
-    """Pixels of the components that received order[start:stop] (one list; the components are not adjacent).
-
-    Small totals are listed component by component from the circular lists; large ones by one raster scan, which
-    visits them in memory order (much faster to thin than the scattered order of the lists).
-    """
-    total = 0
-    for t in range(start, stop):
-        root = _find(parent, order[t])
-        if seen[root] != stamp:
-            seen[root] = stamp
-            total += size[root]
-    buffer = _grow(buffer, total)
-    n = 0
-    if 8 * total < n_flat:
-        for t in range(start, stop):
-            root = _find(parent, order[t])
-            if seen[root] != stamp:
-                continue
-            seen[root] = -stamp
-            q = root
-            for _ in range(size[root]):
-                buffer[n] = q
-                n += 1
-                q = ring[q]
-    else:
-        for q in range(n_flat):
-            if parent[q] >= 0 and seen[_find(parent, q)] == stamp:
-                buffer[n] = q
-                n += 1
-    return buffer, n
-
-
-@numba.njit(cache=True, nogil=True)
-def _sweep(order, counts, hp, wp, lut_first, lut_second):
-    """Kernel of `sweep_thinning` on padded flat indices; see there."""
-    n_flat = hp * wp
-    img = np.zeros(n_flat, dtype=np.uint8)  # thinned map of the current threshold
-    parent = np.full(n_flat, -1, dtype=np.int32)  # -1: not foreground yet
-    size = np.zeros(n_flat, dtype=np.int32)
-    ring = np.zeros(n_flat, dtype=np.int32)
-    seen = np.zeros(n_flat, dtype=np.int32)  # +-(level + 1) on the roots of changed components
-    marked = np.zeros(n_flat, dtype=np.uint8)
-    n_levels = counts.shape[0]
-    pixel = np.empty(max(16, counts[0]), dtype=np.int64)
-    inserted = np.empty(max(16, counts[0]), dtype=np.uint8)
-    ptr = np.zeros(n_levels + 1, dtype=np.int64)
-    buffer = np.empty(16, dtype=np.int64)
-    before = np.empty(16, dtype=np.uint8)
-    work = np.empty((6, 16), dtype=np.int64)
-    n_changes = 0
-    start = 0
-    for level in range(n_levels):
-        stop = counts[n_levels - 1 - level]
-        for t in range(start, stop):
-            p = order[t]
-            parent[p] = p
-            size[p] = 1
-            ring[p] = p
-        for t in range(start, stop):
-            p = order[t]
-            for q in (p + 1, p - wp + 1, p - wp, p - wp - 1, p - 1, p + wp - 1, p + wp, p + wp + 1):
-                if parent[q] >= 0:
-                    _union(parent, size, ring, p, q)
-        buffer, m = _dirty_pixels(order, start, stop, parent, size, ring, seen, level + 1, n_flat, buffer)
-        before = _grow(before, m)
-        if work.shape[1] < m:
-            work = np.empty((6, max(m, 2 * work.shape[1])), dtype=np.int64)
-        for i in range(m):
-            before[i] = img[buffer[i]]
-            img[buffer[i]] = 1
-        thin_flat(img, buffer, m, lut_first, lut_second, wp, marked, work)
-        pixel = _grow(pixel, n_changes + m)
-        inserted = _grow(inserted, n_changes + m)
-        for i in range(m):
-            if img[buffer[i]] != before[i]:
-                pixel[n_changes] = buffer[i]
-                inserted[n_changes] = img[buffer[i]]
+def _append_changes(old_bits, new_bits, width, pixel, inserted, n_changes):
+    """Append the pixels (y * width + x, raster order) where `new_bits` differs from `old_bits`; return the count."""
+    n_rows, row = new_bits.shape
+    for y in range(1, n_rows - 1):
+        for k in range(1, row - 1):
+            diff = old_bits[y, k] ^ new_bits[y, k]
+            while diff:
+                j = _lowest_bit(diff)
+                diff &= diff - _U1
+                pixel[n_changes] = (y - 1) * width + 64 * (k - 1) + j
+                inserted[n_changes] = (new_bits[y, k] >> np.uint64(j)) & _U1
                 n_changes += 1
-        start = stop
+    return n_changes
+
+
+@numba.njit(cache=True, nogil=True)
+def _by_level(enter, n_levels):
+    """Pixels grouped by the threshold index at which they enter: pixels[first[k] : first[k + 1]] enter at k."""
+    first = np.zeros(n_levels + 1, dtype=np.int64)
+    for k in enter:
+        if k >= 0:
+            first[k + 1] += 1
+    for k in range(n_levels):
+        first[k + 1] += first[k]
+    fill = first[:-1].copy()
+    pixels = np.empty(first[n_levels], dtype=np.int64)
+    for p in range(enter.shape[0]):
+        k = enter[p]
+        if k >= 0:
+            pixels[fill[k]] = p
+            fill[k] += 1
+    return pixels, first
+
+
+@numba.njit(cache=True, nogil=True)
+def _sweep(enter, n_levels, height, width):
+    """Kernel of `sweep_thinning`: enter (H * W,) int64, the highest threshold index with value >= threshold, or -1."""
+    pixels, first = _by_level(enter, n_levels)
+    row = (width + 63) // 64 + 2
+    fore_bits = np.zeros((height + 2, row), dtype=np.uint64)  # [values >= t]
+    old_bits = np.zeros_like(fore_bits)  # the thinned map of the previous threshold
+    new_bits = np.zeros_like(fore_bits)
+    n = fore_bits.size
+    stamp, words, masks = np.empty(n, np.int32), np.empty((4, n), np.int32), np.empty(n, np.uint64)
+    pixel = np.empty(max(16, pixels.shape[0]), dtype=np.int64)
+    inserted = np.empty(pixel.shape[0], dtype=np.uint8)
+    ptr = np.zeros(n_levels + 1, dtype=np.int64)
+    n_changes = 0
+    for level in range(n_levels):
+        k = n_levels - 1 - level
+        ptr[level + 1] = n_changes
+        if first[k] == first[k + 1]:
+            continue  # same foreground, same thinned map
+        for p in pixels[first[k] : first[k + 1]]:
+            y, x = p // width, p % width
+            fore_bits[y + 1, 1 + x // 64] |= _U1 << np.uint64(x % 64)
+        new_bits[:] = fore_bits
+        thin_bits(new_bits, stamp, words, masks)
+        n_fore = first[n_levels] - first[k]  # a level changes at most its foreground
+        if pixel.shape[0] < n_changes + n_fore:
+            size = max(n_changes + n_fore, 2 * pixel.shape[0])
+            pixel = np.concatenate((pixel[:n_changes], np.empty(size - n_changes, np.int64)))
+            inserted = np.concatenate((inserted[:n_changes], np.empty(size - n_changes, np.uint8)))
+        n_changes = _append_changes(old_bits, new_bits, width, pixel, inserted, n_changes)
+        old_bits, new_bits = new_bits, old_bits
         ptr[level + 1] = n_changes
     return pixel[:n_changes], inserted[:n_changes], ptr
 
 
 def sweep_thinning(values: np.ndarray, thresholds_: np.ndarray) -> LevelChanges:
-    """thin([values >= t]) for every threshold t, computed from the highest threshold down, reusing what is unchanged.
+    """thin([values >= t]) for every threshold t, from the highest threshold down, as changes between thresholds.
 
     Args:
         values: (H, W) float map (no NaN).
         thresholds_: (K,) increasing thresholds.
 
     Returns:
-        LevelChanges; replaying them gives, at each threshold t, exactly `thin(values >= t)`.
+        LevelChanges, each level's changes in raster order; replaying them gives, at each threshold t, exactly
+        `thin(values >= t)`.
     """
     check_array("values", values, shape=(None, None), kind="f")
     h, w = values.shape
     thr = np.asarray(thresholds_, dtype=np.float64)
     if len(thr) > 1 and np.any(np.diff(thr) <= 0):
         raise ValueError("thresholds_: expected strictly increasing values")
-    flat_values = values.ravel()
-    above = np.flatnonzero(flat_values >= thr[0]) if len(thr) else np.zeros(0, np.int64)
-    above = above[np.argsort(-flat_values[above], kind="stable")]
-    counts = np.searchsorted(-flat_values[above], -thr, side="right").astype(np.int64)
-    order = (above // w + 1) * (w + 2) + above % w + 1
-    lut_first, lut_second = _luts_uint8()
-    padded_pixel, inserted, ptr = _sweep(order.astype(np.int64), counts, h + 2, w + 2, lut_first, lut_second)
-    pixel = (padded_pixel // (w + 2) - 1) * w + padded_pixel % (w + 2) - 1
+    enter = np.searchsorted(thr, values.ravel(), side="right").astype(np.int64) - 1
+    pixel, inserted, ptr = _sweep(enter, len(thr), h, w)
     return LevelChanges(pixel, inserted.astype(bool), ptr)

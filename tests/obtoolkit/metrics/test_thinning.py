@@ -6,7 +6,7 @@ from scipy import ndimage
 from skimage.morphology import thin as skimage_thin
 
 from bench.stress_maps import FAMILIES, make_case
-from obtoolkit.metrics.thinning import guo_hall_luts, sweep_thinning, thin
+from obtoolkit.metrics.thinning import _deletable, guo_hall_luts, pack_rows, sweep_thinning, thin, unpack_rows
 
 
 def test_luts_match_scikit_image_tables():
@@ -17,11 +17,39 @@ def test_luts_match_scikit_image_tables():
     assert np.array_equal(second, _skeletonize.G123P_LUT)
 
 
+# neighbour k of the code (E, NE, N, NW, W, SW, S, SE) as (row above / same / below, column offset)
+_NEIGHBOURS = [(1, 1), (0, 1), (0, 0), (0, -1), (1, -1), (2, -1), (2, 0), (2, 1)]
+
+
+@pytest.mark.parametrize("column", [0, 5, 63])  # 0 and 63 take neighbours from the words beside
+def test_packed_decision_equals_the_tables_on_every_neighbourhood(column):
+    first, second = guo_hall_luts()
+    for code in range(256):
+        rows = np.zeros((3, 3 * 64), dtype=bool)  # three words per row: left, centre, right
+        rows[1, 64 + column] = True
+        for k, (r, dx) in enumerate(_NEIGHBOURS):
+            rows[r, 64 + column + dx] = bool(code >> k & 1)
+        words = np.packbits(rows, axis=1, bitorder="little").view(np.uint64)
+        for table, is_second in ((first, False), (second, True)):
+            deleted = _deletable(*words[0], *words[1], *words[2], is_second)
+            assert bool(deleted >> np.uint64(column) & np.uint64(1)) == table[code], (code, is_second)
+
+
+def test_pack_rows_round_trip():
+    rng = np.random.default_rng(3)
+    for h, w in [(1, 1), (3, 63), (2, 64), (5, 65), (4, 200)]:
+        binary = rng.random((h, w)) < 0.5
+        bits = pack_rows(binary)
+        assert bits.shape == (h + 2, (w + 63) // 64 + 2) and not bits[0].any() and not bits[-1].any()
+        assert not bits[:, 0].any() and not bits[:, -1].any()
+        assert np.array_equal(unpack_rows(bits, w), binary)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_bit_identical_to_skimage_on_random_and_blobby_maps(seed):
     rng = np.random.default_rng(seed)
     for k in range(60):
-        h, w = rng.integers(1, 48, 2)
+        h, w = rng.integers(1, 48, 2) if k < 40 else rng.integers(60, 200, 2)  # several words per row
         if k % 2:
             binary = rng.random((h, w)) < rng.uniform(0.1, 0.9)
         else:

@@ -131,70 +131,77 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
     return p_ptr, p_adj, p_cost, g_ptr, g_adj, g_cost, g_edge
 
 
-@numba.njit(cache=True, nogil=True)
-def _before(dist, a, b):
-    """Heap order: smaller distance first, then smaller vertex index."""
-    return dist[a] < dist[b] or (dist[a] == dist[b] and a < b)
+_SHIFT = np.int64(32)
+_MAX_KEY_DISTANCE = 2**31  # a search's distances stay below its root's dual, at most the outlier weight
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _key(dist, v):
+    """Heap key: distance in the high bits, vertex in the low 32 (ties by smaller vertex index)."""
+    return (dist << _SHIFT) | v
 
 
 @numba.njit(cache=True, nogil=True)
-def _sift_up(heap, pos, dist, i):
-    v = heap[i]
+def _sift_up(heap, pos, i, key):
     while i > 0:
         parent = (i - 1) >> 2
         u = heap[parent]
-        if not _before(dist, v, u):
+        if key >= u:
             break
         heap[i] = u
-        pos[u] = i
+        pos[u & 0xFFFFFFFF] = i
         i = parent
-    heap[i] = v
-    pos[v] = i
+    heap[i] = key
+    pos[key & 0xFFFFFFFF] = i
 
 
 @numba.njit(cache=True, nogil=True)
-def _heap_update(heap, pos, dist, size, v):
-    """Insert vertex v (its key is dist[v]) or move it up after its distance decreased. Returns the new size."""
+def _heap_update(heap, pos, size, v, d):
+    """Insert vertex v with distance d, or move it up after its distance decreased. Returns the new size.
+
+    A 4-ary heap of keys (`_key`), indexed by vertex (pos[v]: v's slot, -1 when absent): each vertex is in it at
+    most once, with its current distance, and comparing two keys is one integer comparison.
+    """
     if pos[v] < 0:
-        heap[size] = v
-        _sift_up(heap, pos, dist, size)
+        _sift_up(heap, pos, size, _key(d, v))
         return size + 1
-    _sift_up(heap, pos, dist, pos[v])
+    _sift_up(heap, pos, pos[v], _key(d, v))
     return size
 
 
 @numba.njit(cache=True, nogil=True)
-def _heap_pop(heap, pos, dist, size):
-    """Remove the first vertex (the caller read heap[0]). Returns the new size. A 4-ary heap indexed by vertex:
-    each vertex is in it at most once, with its current distance."""
-    pos[heap[0]] = -1
+def _heap_pop(heap, pos, size):
+    """Remove the first entry (the caller read heap[0]). Returns the new size."""
+    pos[heap[0] & 0xFFFFFFFF] = -1
     size -= 1
     if size == 0:
         return 0
-    v = heap[size]
+    key = heap[size]
     i = 0
     while True:
         first = 4 * i + 1
         if first >= size:
             break
         best = first
+        bk = heap[first]
         for c in range(first + 1, min(first + 4, size)):
-            if _before(dist, heap[c], heap[best]):
+            if heap[c] < bk:
                 best = c
-        if not _before(dist, heap[best], v):
+                bk = heap[c]
+        if bk >= key:
             break
-        heap[i] = heap[best]
-        pos[heap[i]] = i
+        heap[i] = bk
+        pos[bk & 0xFFFFFFFF] = i
         i = best
-    heap[i] = v
-    pos[v] = i
+    heap[i] = key
+    pos[key & 0xFFFFFFFF] = i
     return size
 
 
 @numba.njit(cache=True, nogil=True)
 def _heap_clear(heap, pos, size):
     for k in range(size):
-        pos[heap[k]] = -1
+        pos[heap[k] & 0xFFFFFFFF] = -1
 
 
 class Graph(NamedTuple):
@@ -261,11 +268,11 @@ def _search(root, from_pred, g, state, work):
                 bound = nd
                 term_near, term_far = -1, k
             else:
-                hs = _heap_update(heap, pos, dist, hs, c)
+                hs = _heap_update(heap, pos, hs, c, nd)
         v = -1
-        if hs > 0 and dist[heap[0]] < bound:
-            c = heap[0]
-            hs = _heap_pop(heap, pos, dist, hs)
+        if hs > 0 and (heap[0] >> _SHIFT) < bound:
+            c = heap[0] & 0xFFFFFFFF
+            hs = _heap_pop(heap, pos, hs)
             v = far_mate[c - far_base]
             dv = dist[c]
     _heap_clear(heap, pos, hs)
@@ -416,9 +423,13 @@ def make_graph(pred_yx: np.ndarray, gt_map: np.ndarray, radius_px: float) -> Gra
     gt_index[gt_yx[:, 0], gt_yx[:, 1]] = np.arange(len(gt_yx), dtype=np.int64)
     pred_index = np.full(gt_map.shape, -1, dtype=np.int64)
     pred_index[pred_yx[:, 0], pred_yx[:, 1]] = np.arange(len(pred_yx), dtype=np.int64)
+    ow = outlier_weight(radius_px)
+    if ow >= _MAX_KEY_DISTANCE or len(pred_yx) + len(gt_yx) >= 2**31:
+        raise ValueError(f"matching: radius {radius_px:.1f} px or {len(pred_yx) + len(gt_yx)} pixels is beyond the "
+                         "solver's 31-bit distances and vertex indices")
     dy, dx, cost = disk_offsets(radius_px)
     arrays = build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, len(gt_yx) < len(pred_yx))
-    return Graph(len(pred_yx), len(gt_yx), outlier_weight(radius_px), *arrays)
+    return Graph(len(pred_yx), len(gt_yx), ow, *arrays)
 
 
 @numba.njit(cache=True, nogil=True)

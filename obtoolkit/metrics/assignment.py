@@ -51,6 +51,21 @@ _INF = np.iinfo(np.int64).max // 4
 
 
 @numba.njit(cache=True, nogil=True)
+def _by_cost(cost):
+    """Edge indices in increasing cost, equal costs in increasing index (a counting sort)."""
+    count = np.zeros(cost.max() + 2 if cost.shape[0] else 1, dtype=np.int64)
+    for c in cost:
+        count[c + 1] += 1
+    for c in range(1, count.shape[0]):
+        count[c] += count[c - 1]
+    order = np.empty(cost.shape[0], dtype=np.int64)
+    for e in range(cost.shape[0]):
+        order[count[cost[e]]] = e
+        count[cost[e]] += 1
+    return order
+
+
+@numba.njit(cache=True, nogil=True)
 def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
     """Admissible pairs between predicted pixels and GT pixels, both ways (CSR).
 
@@ -64,8 +79,8 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
     Returns:
         p_ptr (N1 + 1,), p_adj (E,) GT index, p_cost (E,) rint(100 d), g_ptr (N2 + 1,), g_adj (E,) pred index,
         g_cost (E,) rint(100 d), g_edge (E,) the same pair's index in p_adj. Indices and costs int32 (half the
-        memory traffic of the searches), pointers int64. A predicted pixel lists
-        its GT pixels in disk order (increasing cost), a GT pixel its predicted pixels in increasing index.
+        memory traffic of the searches), pointers int64. A predicted pixel lists its GT pixels in disk order
+        (increasing cost), a GT pixel its predicted pixels in increasing cost, then increasing index.
     """
     h, w = gt_index.shape
     n1 = pred_yx.shape[0]
@@ -120,14 +135,16 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
     g_adj = np.empty(n_edges, dtype=np.int32)
     g_cost = np.empty(n_edges, dtype=np.int32)
     g_edge = np.empty(n_edges, dtype=np.int64)
+    edge_pred = np.empty(n_edges, dtype=np.int32)
     for i in range(n1):
-        for e in range(p_ptr[i], p_ptr[i + 1]):
-            j = p_adj[e]
-            f = g_fill[j]
-            g_adj[f] = i
-            g_cost[f] = p_cost[e]
-            g_edge[f] = e
-            g_fill[j] += 1
+        edge_pred[p_ptr[i] : p_ptr[i + 1]] = i
+    for e in _by_cost(p_cost):  # each GT pixel's list in increasing cost, then increasing predicted index
+        j = p_adj[e]
+        f = g_fill[j]
+        g_adj[f] = edge_pred[e]
+        g_cost[f] = p_cost[e]
+        g_edge[f] = e
+        g_fill[j] += 1
     return p_ptr, p_adj, p_cost, g_ptr, g_adj, g_cost, g_edge
 
 
@@ -224,7 +241,7 @@ def _search(root, from_pred, g, state, work):
     """One Dijkstra search (module docstring) from `root`: a free predicted pixel with y > 0 (`from_pred`), or a GT
     pixel in deficit (free, z > 0). The root's side is the "near" side, whose vertices are expanded along their own
     CSR lists; the other side's vertices ("far") are the heap's, at dist[far_base + index]. Both searches share this
-    code, mirrored; the predicted pixels' lists are sorted by cost, which allows an early stop, the GT pixels' not.
+    code, mirrored; both sides' lists are sorted by cost, which allows an early stop.
 
     A far vertex with dist below the final Delta is exactly one that was popped (every vertex pushed closer than
     the bound is popped before the loop ends, and reduced costs are >= 0, so a popped vertex is never improved).
@@ -238,6 +255,12 @@ def _search(root, from_pred, g, state, work):
     else:
         ptr, adj, cost, near_dual, far_dual, near_mate, far_mate, far_base = g_ptr, g_adj, g_cost, z, y, mate_g, \
             mate_p, n2
+    # Ties. The pairs chosen among equally good ones are those of scanning a GT pixel's list in increasing
+    # predicted index (as this solver did before). The list is in increasing cost instead, for the early stop, so
+    # the scan goes on through pairs as close as the bound (slack 1), and a free predicted pixel at the bound set
+    # by this same list replaces the terminal when its index is smaller. Other effects of the order only touch
+    # vertices at or beyond the final bound, which are never popped and whose duals do not move.
+    slack = 0 if from_pred else 1
     n_touched = 0
     hs = 0
     v = root
@@ -250,13 +273,18 @@ def _search(root, from_pred, g, state, work):
             bound = dv + near_dual[v]
             term_near, term_far = v, -1
         base = dv + near_dual[v] - ow
+        tie_ok = False  # the terminal was set by this list (a GT pixel's)
         for e in range(ptr[v], ptr[v + 1]):
-            if from_pred and base + cost[e] >= bound:
-                break  # costs increase along a predicted pixel's list and z >= 0: no later pair can come closer
+            if base + cost[e] >= bound + slack:
+                break  # lists are in increasing cost and far duals are >= 0: no later pair comes closer
             k = adj[e]
             c = far_base + k
+            if not from_pred and not active[k]:
+                continue
             nd = base + far_dual[k] + cost[e]
-            if nd >= bound or nd >= dist[c] or (not from_pred and not active[k]):
+            if nd >= dist[c]:
+                continue
+            if nd >= bound and not (tie_ok and nd == bound and far_mate[k] < 0 and k < term_far):
                 continue
             if dist[c] == _INF:
                 touched[n_touched] = c
@@ -267,6 +295,7 @@ def _search(root, from_pred, g, state, work):
             if far_mate[k] < 0:  # a free far vertex ends the search here at the latest
                 bound = nd
                 term_near, term_far = -1, k
+                tie_ok = not from_pred
             else:
                 hs = _heap_update(heap, pos, hs, c, nd)
         v = -1

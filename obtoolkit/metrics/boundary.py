@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from scipy import ndimage
 
 from obtoolkit._checks import check_array
 from obtoolkit.metrics import assignment, cardinality, matching
+from obtoolkit.metrics.disk import within_radius
 from obtoolkit.metrics.nms import edge_nms
 from obtoolkit.metrics.pr_curve import (
     BestPoint,
@@ -244,10 +244,7 @@ def _counts(changes: LevelChanges, sum_p: np.ndarray, gts: list[np.ndarray], the
 
 def _near_any(gts: list[np.ndarray], radius: float) -> np.ndarray:
     """(H, W) bool: pixels within `radius` of a GT pixel of some annotator (only they can be matched)."""
-    gt_any = np.logical_or.reduce(gts)
-    if not gt_any.any():
-        return np.zeros(gt_any.shape, dtype=bool)
-    return ndimage.distance_transform_edt(~gt_any) <= radius + 1e-6
+    return within_radius(np.logical_or.reduce(gts), radius)
 
 
 def _orientations(pred_theta, gt_thetas, n_gt, shape, where):

@@ -51,18 +51,23 @@ _INF = np.iinfo(np.int64).max // 4
 
 
 @numba.njit(cache=True, nogil=True)
-def _by_cost(cost):
-    """Edge indices in increasing cost, equal costs in increasing index (a counting sort)."""
-    count = np.zeros(cost.max() + 2 if cost.shape[0] else 1, dtype=np.int64)
-    for c in cost:
-        count[c + 1] += 1
-    for c in range(1, count.shape[0]):
-        count[c] += count[c - 1]
-    order = np.empty(cost.shape[0], dtype=np.int64)
-    for e in range(cost.shape[0]):
-        order[count[cost[e]]] = e
-        count[cost[e]] += 1
-    return order
+def _pairs_at(k, from_gt, pred_yx, pred_index, gt_yx, gt_index, dy, dx, pred_out, gt_out):
+    """The pairs at disk offset k, in increasing index of the walked side: (pred_out[:n], gt_out[:n]); returns n."""
+    h, w = gt_index.shape
+    n = 0
+    if from_gt:
+        for j in range(gt_yx.shape[0]):
+            y, x = gt_yx[j, 0] - dy[k], gt_yx[j, 1] - dx[k]
+            if 0 <= y < h and 0 <= x < w and pred_index[y, x] >= 0:
+                pred_out[n], gt_out[n] = pred_index[y, x], j
+                n += 1
+    else:
+        for i in range(pred_yx.shape[0]):
+            y, x = pred_yx[i, 0] + dy[k], pred_yx[i, 1] + dx[k]
+            if 0 <= y < h and 0 <= x < w and gt_index[y, x] >= 0:
+                pred_out[n], gt_out[n] = i, gt_index[y, x]
+                n += 1
+    return n
 
 
 @numba.njit(cache=True, nogil=True)
@@ -79,72 +84,35 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
     Returns:
         p_ptr (N1 + 1,), p_adj (E,) GT index, p_cost (E,) rint(100 d), g_ptr (N2 + 1,), g_adj (E,) pred index,
         g_cost (E,) rint(100 d), g_edge (E,) the same pair's index in p_adj. Indices and costs int32 (half the
-        memory traffic of the searches), pointers int64. A predicted pixel lists its GT pixels in disk order
-        (increasing cost), a GT pixel its predicted pixels in increasing cost, then increasing index.
+        memory traffic of the searches), pointers int64. Every list is in disk order (increasing cost, then the
+        order of `disk_offsets`): the offsets are the outer loop of both passes.
     """
-    h, w = gt_index.shape
-    n1 = pred_yx.shape[0]
-    n2 = gt_yx.shape[0]
+    n1, n2 = pred_yx.shape[0], gt_yx.shape[0]
+    pred_at, gt_at = np.empty(n2 if from_gt else n1, dtype=np.int64), np.empty(n2 if from_gt else n1, dtype=np.int64)
     p_ptr = np.zeros(n1 + 1, dtype=np.int64)
-    if from_gt:
-        for k in range(dy.shape[0]):
-            for j in range(n2):
-                y = gt_yx[j, 0] - dy[k]
-                x = gt_yx[j, 1] - dx[k]
-                if 0 <= y < h and 0 <= x < w and pred_index[y, x] >= 0:
-                    p_ptr[pred_index[y, x] + 1] += 1
-        p_ptr = np.cumsum(p_ptr)
-    else:
-        for i in range(n1):
-            count = 0
-            for k in range(dy.shape[0]):
-                y = pred_yx[i, 0] + dy[k]
-                x = pred_yx[i, 1] + dx[k]
-                if 0 <= y < h and 0 <= x < w and gt_index[y, x] >= 0:
-                    count += 1
-            p_ptr[i + 1] = p_ptr[i] + count
+    g_ptr = np.zeros(n2 + 1, dtype=np.int64)
+    for k in range(dy.shape[0]):
+        for t in range(_pairs_at(k, from_gt, pred_yx, pred_index, gt_yx, gt_index, dy, dx, pred_at, gt_at)):
+            p_ptr[pred_at[t] + 1] += 1
+            g_ptr[gt_at[t] + 1] += 1
+    p_ptr = np.cumsum(p_ptr)
+    g_ptr = np.cumsum(g_ptr)
     n_edges = p_ptr[n1]
-    p_adj = np.empty(n_edges, dtype=np.int32)
-    p_cost = np.empty(n_edges, dtype=np.int32)
-    g_count = np.zeros(n2 + 1, dtype=np.int64)
-    if from_gt:
-        p_fill = p_ptr[:-1].copy()
-        for k in range(dy.shape[0]):
-            for j in range(n2):
-                y = gt_yx[j, 0] - dy[k]
-                x = gt_yx[j, 1] - dx[k]
-                if 0 <= y < h and 0 <= x < w and pred_index[y, x] >= 0:
-                    i = pred_index[y, x]
-                    p_adj[p_fill[i]] = j
-                    p_cost[p_fill[i]] = cost[k]
-                    p_fill[i] += 1
-                    g_count[j + 1] += 1
-    else:
-        for i in range(n1):
-            e = p_ptr[i]
-            for k in range(dy.shape[0]):
-                y = pred_yx[i, 0] + dy[k]
-                x = pred_yx[i, 1] + dx[k]
-                if 0 <= y < h and 0 <= x < w and gt_index[y, x] >= 0:
-                    p_adj[e] = gt_index[y, x]
-                    p_cost[e] = cost[k]
-                    g_count[gt_index[y, x] + 1] += 1
-                    e += 1
-    g_ptr = np.cumsum(g_count)
-    g_fill = g_ptr[:-1].copy()
-    g_adj = np.empty(n_edges, dtype=np.int32)
-    g_cost = np.empty(n_edges, dtype=np.int32)
+    p_adj, p_cost = np.empty(n_edges, dtype=np.int32), np.empty(n_edges, dtype=np.int32)
+    g_adj, g_cost = np.empty(n_edges, dtype=np.int32), np.empty(n_edges, dtype=np.int32)
     g_edge = np.empty(n_edges, dtype=np.int64)
-    edge_pred = np.empty(n_edges, dtype=np.int32)
-    for i in range(n1):
-        edge_pred[p_ptr[i] : p_ptr[i + 1]] = i
-    for e in _by_cost(p_cost):  # each GT pixel's list in increasing cost, then increasing predicted index
-        j = p_adj[e]
-        f = g_fill[j]
-        g_adj[f] = edge_pred[e]
-        g_cost[f] = p_cost[e]
-        g_edge[f] = e
-        g_fill[j] += 1
+    p_fill, g_fill = p_ptr[:-1].copy(), g_ptr[:-1].copy()
+    for k in range(dy.shape[0]):
+        for t in range(_pairs_at(k, from_gt, pred_yx, pred_index, gt_yx, gt_index, dy, dx, pred_at, gt_at)):
+            i, j = pred_at[t], gt_at[t]
+            e, f = p_fill[i], g_fill[j]
+            p_adj[e] = j
+            p_cost[e] = cost[k]
+            g_adj[f] = i
+            g_cost[f] = cost[k]
+            g_edge[f] = e
+            p_fill[i] += 1
+            g_fill[j] += 1
     return p_ptr, p_adj, p_cost, g_ptr, g_adj, g_cost, g_edge
 
 

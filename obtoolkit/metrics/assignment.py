@@ -47,7 +47,7 @@ import numpy as np
 
 from obtoolkit.metrics.disk import disk_offsets, outlier_weight
 
-_INF = np.iinfo(np.int64).max // 4
+_INF = np.iinfo(np.int32).max  # 'not reached' (distances stay below the outlier weight, < 2**31)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -76,15 +76,15 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
 
     Args:
         pred_yx, gt_yx: (N1, 2), (N2, 2) int64 pixel coordinates (row, column); GT in row-major order.
-        pred_index, gt_index: (H, W) int64 images of the local indices, -1 elsewhere.
+        pred_index, gt_index: (H, W) int32 (or int64) images of the local indices, -1 elsewhere.
         dy, dx, cost: disk offsets and their costs (`disk_offsets`).
         from_gt: walk the disk around every GT pixel instead of every predicted pixel (cheaper when there are
             fewer GT pixels); the result is the same either way.
 
     Returns:
         p_ptr (N1 + 1,), p_adj (E,) GT index, p_cost (E,) rint(100 d), g_ptr (N2 + 1,), g_adj (E,) pred index,
-        g_cost (E,) rint(100 d), g_edge (E,) the same pair's index in p_adj. Indices and costs int32 (half the
-        memory traffic of the searches), pointers int64. Every list is in disk order (increasing cost, then the
+        g_cost (E,) rint(100 d), g_edge (E,) the same pair's index in p_adj. Indices, costs and edge indices int32
+        (half the memory traffic of the searches), pointers int64. Every list is in disk order (increasing cost, then the
         order of `disk_offsets`): the offsets are the outer loop of both passes.
     """
     n1, n2 = pred_yx.shape[0], gt_yx.shape[0]
@@ -98,9 +98,11 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
     p_ptr = np.cumsum(p_ptr)
     g_ptr = np.cumsum(g_ptr)
     n_edges = p_ptr[n1]
+    if n_edges >= 2**31:
+        raise ValueError("matching: more than 2**31 admissible pairs (int32 edge indices)")
     p_adj, p_cost = np.empty(n_edges, dtype=np.int32), np.empty(n_edges, dtype=np.int32)
     g_adj, g_cost = np.empty(n_edges, dtype=np.int32), np.empty(n_edges, dtype=np.int32)
-    g_edge = np.empty(n_edges, dtype=np.int64)
+    g_edge = np.empty(n_edges, dtype=np.int32)
     p_fill, g_fill = p_ptr[:-1].copy(), g_ptr[:-1].copy()
     for k in range(dy.shape[0]):
         for t in range(_pairs_at(k, from_gt, pred_yx, pred_index, gt_yx, gt_index, dy, dx, pred_at, gt_at)):
@@ -117,7 +119,7 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
 
 
 _SHIFT = np.int64(32)
-_MAX_KEY_DISTANCE = 2**31  # a search's distances stay below its root's dual, at most the outlier weight
+_MAX_KEY_DISTANCE = 2**31 - 1  # distances stay below a root's dual, at most the outlier weight, and below _INF
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -335,12 +337,12 @@ def _delete(i, state):
 @numba.njit(cache=True, nogil=True)
 def _new_state(g):
     n1, n2 = g[0], g[1]
-    state = (np.zeros(n1, dtype=np.uint8), np.zeros(n1, dtype=np.int64), np.zeros(n2, dtype=np.int64),
-             np.full(n1, -1, dtype=np.int64), np.full(n2, -1, dtype=np.int64), np.full(n1, -1, dtype=np.int64))
+    state = (np.zeros(n1, dtype=np.uint8), np.zeros(n1, dtype=np.int32), np.zeros(n2, dtype=np.int32),
+             np.full(n1, -1, dtype=np.int32), np.full(n2, -1, dtype=np.int32), np.full(n1, -1, dtype=np.int32))
     n_vertices = n1 + n2
-    work = (np.full(n_vertices, _INF, dtype=np.int64), np.zeros(n_vertices, dtype=np.int64),
-            np.zeros(n_vertices, dtype=np.int64), np.zeros(n_vertices, dtype=np.int64),
-            np.empty(n_vertices, dtype=np.int64), np.full(n_vertices, -1, dtype=np.int64))
+    work = (np.full(n_vertices, _INF, dtype=np.int32), np.zeros(n_vertices, dtype=np.int32),
+            np.zeros(n_vertices, dtype=np.int32), np.zeros(n_vertices, dtype=np.int32),
+            np.empty(n_vertices, dtype=np.int64), np.full(n_vertices, -1, dtype=np.int32))
     return state, work
 
 
@@ -416,10 +418,10 @@ def make_graph(pred_yx: np.ndarray, gt_map: np.ndarray, radius_px: float) -> Gra
     """
     pred_yx = np.ascontiguousarray(pred_yx, dtype=np.int64).reshape(-1, 2)
     gt_yx = np.argwhere(gt_map).astype(np.int64)
-    gt_index = np.full(gt_map.shape, -1, dtype=np.int64)
-    gt_index[gt_yx[:, 0], gt_yx[:, 1]] = np.arange(len(gt_yx), dtype=np.int64)
-    pred_index = np.full(gt_map.shape, -1, dtype=np.int64)
-    pred_index[pred_yx[:, 0], pred_yx[:, 1]] = np.arange(len(pred_yx), dtype=np.int64)
+    gt_index = np.full(gt_map.shape, -1, dtype=np.int32)
+    gt_index[gt_yx[:, 0], gt_yx[:, 1]] = np.arange(len(gt_yx), dtype=np.int32)
+    pred_index = np.full(gt_map.shape, -1, dtype=np.int32)
+    pred_index[pred_yx[:, 0], pred_yx[:, 1]] = np.arange(len(pred_yx), dtype=np.int32)
     ow = outlier_weight(radius_px)
     if ow >= _MAX_KEY_DISTANCE or len(pred_yx) + len(gt_yx) >= 2**31:
         raise ValueError(f"matching: radius {radius_px:.1f} px or {len(pred_yx) + len(gt_yx)} pixels is beyond the "

@@ -71,7 +71,7 @@ def _pairs_at(k, from_gt, pred_yx, pred_index, gt_yx, gt_index, dy, dx, pred_out
 
 
 @numba.njit(cache=True, nogil=True)
-def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
+def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt, gt_lists=True):
     """Admissible pairs between predicted pixels and GT pixels, both ways (CSR).
 
     Args:
@@ -80,6 +80,8 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
         dy, dx, cost: disk offsets and their costs (`disk_offsets`).
         from_gt: walk the disk around every GT pixel instead of every predicted pixel (cheaper when there are
             fewer GT pixels); the result is the same either way.
+        gt_lists: also list each GT pixel's pairs (g_*), which only searches from a GT pixel in deficit read, so
+            only sweeps with deletions need them; without, g_adj, g_cost and g_edge are empty.
 
     Returns:
         p_ptr (N1 + 1,), p_adj (E,) GT index, p_cost (E,) rint(100 d), g_ptr (N2 + 1,), g_adj (E,) pred index,
@@ -100,21 +102,24 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt):
     n_edges = p_ptr[n1]
     if n_edges >= 2**31:
         raise ValueError("matching: more than 2**31 admissible pairs (int32 edge indices)")
+    n_listed = n_edges if gt_lists else 0
     p_adj, p_cost = np.empty(n_edges, dtype=np.int32), np.empty(n_edges, dtype=np.int32)
-    g_adj, g_cost = np.empty(n_edges, dtype=np.int32), np.empty(n_edges, dtype=np.int32)
-    g_edge = np.empty(n_edges, dtype=np.int32)
+    g_adj, g_cost = np.empty(n_listed, dtype=np.int32), np.empty(n_listed, dtype=np.int32)
+    g_edge = np.empty(n_listed, dtype=np.int32)
     p_fill, g_fill = p_ptr[:-1].copy(), g_ptr[:-1].copy()
     for k in range(dy.shape[0]):
         for t in range(_pairs_at(k, from_gt, pred_yx, pred_index, gt_yx, gt_index, dy, dx, pred_at, gt_at)):
             i, j = pred_at[t], gt_at[t]
-            e, f = p_fill[i], g_fill[j]
+            e = p_fill[i]
             p_adj[e] = j
             p_cost[e] = cost[k]
-            g_adj[f] = i
-            g_cost[f] = cost[k]
-            g_edge[f] = e
             p_fill[i] += 1
-            g_fill[j] += 1
+            if gt_lists:
+                f = g_fill[j]
+                g_adj[f] = i
+                g_cost[f] = cost[k]
+                g_edge[f] = e
+                g_fill[j] += 1
     return p_ptr, p_adj, p_cost, g_ptr, g_adj, g_cost, g_edge
 
 
@@ -382,6 +387,8 @@ def sweep_graph(g, nodes, inserted, ptr, p_theta, g_theta, p_matched, p_oriented
         n_matched (L,), total_cost (L,) in hundredths of a pixel, n_gt_oriented (L,): int64 per batch.
     """
     n1, n2, p_cost = g[0], g[1], g[5]
+    if g[7].shape[0] < g[4].shape[0] and not inserted.all():
+        raise ValueError("sweep_graph: deletions need the GT side's lists (make_graph(..., gt_lists=True))")
     n_levels = ptr.shape[0] - 1
     state, work = _new_state(g)
     active, mate_p, mate_e = state[0], state[3], state[5]
@@ -411,10 +418,11 @@ def _orientation_agrees(theta_pred, theta_gt):
     return diff <= 0.5 * np.pi or diff >= 1.5 * np.pi
 
 
-def make_graph(pred_yx: np.ndarray, gt_map: np.ndarray, radius_px: float) -> Graph:
+def make_graph(pred_yx: np.ndarray, gt_map: np.ndarray, radius_px: float, *, gt_lists: bool = True) -> Graph:
     """The matching graph between predicted pixels `pred_yx` ((N1, 2) int64) and the GT pixels of `gt_map`.
 
-    GT pixels are numbered in row-major order of `gt_map` ((H, W) bool).
+    GT pixels are numbered in row-major order of `gt_map` ((H, W) bool). gt_lists=False leaves out the GT side's
+    lists (`build_graph`): enough for insertions only (nested sets, `solve_partners`), half the building.
     """
     pred_yx = np.ascontiguousarray(pred_yx, dtype=np.int64).reshape(-1, 2)
     gt_yx = np.argwhere(gt_map).astype(np.int64)
@@ -427,7 +435,7 @@ def make_graph(pred_yx: np.ndarray, gt_map: np.ndarray, radius_px: float) -> Gra
         raise ValueError(f"matching: radius {radius_px:.1f} px or {len(pred_yx) + len(gt_yx)} pixels is beyond the "
                          "solver's 31-bit distances and vertex indices")
     dy, dx, cost = disk_offsets(radius_px)
-    arrays = build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, len(gt_yx) < len(pred_yx))
+    arrays = build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, len(gt_yx) < len(pred_yx), gt_lists)
     return Graph(len(pred_yx), len(gt_yx), ow, *arrays)
 
 

@@ -168,7 +168,7 @@ def _paired_counts(changes, gts, radius, thetas, width, nested):
     cnt_r = np.zeros(n_levels, dtype=np.int64)
     cnt_r_oriented = np.zeros(n_levels, dtype=np.int64)
     for g, gt in enumerate(gts):
-        graph = assignment.make_graph(yx, gt, radius)
+        graph = assignment.make_graph(yx, gt, radius, gt_lists=not nested)
         p_theta, g_theta = _node_orientations(thetas, g, yx, gt)
         n_matched, _, n_oriented = assignment.sweep_graph(
             tuple(graph), node, changes.inserted, changes.ptr, p_theta, g_theta, p_matched, p_oriented)

@@ -70,7 +70,7 @@ def match_maps(pred_binary: np.ndarray, gt_binary: np.ndarray, *, max_dist: floa
     radius = matching_radius_px(h, w, max_dist) if radius_px is None else float(radius_px)
     pred_yx = np.argwhere(pred).astype(np.int64)
     gt_yx = np.argwhere(gt).astype(np.int64)
-    graph = make_graph(pred_yx, gt, radius)
+    graph = make_graph(pred_yx, gt, radius, gt_lists=False)
     partner, cost = solve_partners(tuple(graph), np.arange(graph.n1, dtype=np.int64))
     keep = partner >= 0
     pairs = np.concatenate([pred_yx[keep], gt_yx[partner[keep]]], axis=1).reshape(-1, 4)

@@ -107,3 +107,22 @@ def test_graph_is_the_same_walked_from_either_side():
         assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
         pairs = sum(int((np.hypot(*(gt_yx - q).T) <= radius).sum()) for q in pred_yx)
         assert len(a[1]) == pairs
+
+
+def test_graph_without_gt_lists_serves_insertions_and_refuses_deletions():
+    rng = np.random.default_rng(9)
+    pred, gt = rng.random((20, 24)) < 0.3, rng.random((20, 24)) < 0.2
+    yx = np.argwhere(pred).astype(np.int64)
+    full = assignment.make_graph(yx, gt, 2.5)
+    lean = assignment.make_graph(yx, gt, 2.5, gt_lists=False)
+    assert all(np.array_equal(a, b) for a, b in zip(full[:7], lean[:7], strict=True))  # sizes, p lists, g_ptr
+    assert len(lean.g_adj) == len(lean.g_cost) == len(lean.g_edge) == 0
+    nodes = np.arange(len(yx), dtype=np.int64)
+    assert np.array_equal(assignment.solve_partners(tuple(full), nodes)[0],
+                          assignment.solve_partners(tuple(lean), nodes)[0])
+    empty = np.zeros(0)
+    matched = np.zeros((2, len(yx)), dtype=np.uint8)
+    inserted = np.array([True] * len(yx) + [False])
+    with pytest.raises(ValueError, match="gt_lists"):
+        assignment.sweep_graph(tuple(lean), np.append(nodes, 0), inserted, np.array([0, len(yx), len(yx) + 1]),
+                               empty, empty, matched, matched.copy())

@@ -157,10 +157,14 @@ def _paired_counts(changes, gts, radius, thetas, width, nested):
     if nested:
         universe, node = changes.pixel, np.arange(len(changes.pixel), dtype=np.int64)
     else:
-        universe = np.unique(changes.pixel)
-        node = np.searchsorted(universe, changes.pixel).astype(np.int64)
-        order = np.lexsort((node, np.repeat(np.arange(len(changes.ptr) - 1), np.diff(changes.ptr))))
-        node, changes = node[order], LevelChanges(changes.pixel[order], changes.inserted[order], changes.ptr)
+        present = np.zeros(gts[0].size, dtype=bool)
+        present[changes.pixel] = True
+        universe = np.flatnonzero(present)
+        node = (np.cumsum(present, dtype=np.int64) - 1)[changes.pixel]
+        level = np.repeat(np.arange(len(changes.ptr) - 1), np.diff(changes.ptr))
+        if not np.all((np.diff(node) > 0) | (np.diff(level) > 0)):  # `sweep_thinning` lists each level in raster
+            order = np.lexsort((node, level))  # order already; other sources are sorted here
+            node, changes = node[order], LevelChanges(changes.pixel[order], changes.inserted[order], changes.ptr)
     yx = np.stack([universe // width, universe % width], axis=1).astype(np.int64)
     n_levels = len(changes.ptr) - 1
     p_matched = np.zeros((n_levels, len(yx)), dtype=np.uint8)

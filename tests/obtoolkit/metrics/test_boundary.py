@@ -223,3 +223,19 @@ def test_options_counts_and_metrics_pickle_for_worker_processes():
         assert type(again) is type(thing)
     assert pickle.loads(pickle.dumps(counts)).cnt_r.tolist() == counts.cnt_r.tolist()
     assert repr(pickle.loads(pickle.dumps(metric)).compute().as_dict()) == repr(metric.compute().as_dict())  # NaN-safe
+
+
+def test_paired_counts_do_not_depend_on_the_order_within_a_level():
+    """Each level's changes are applied in increasing node order whatever order they arrive in."""
+    from obtoolkit.metrics import boundary
+    from obtoolkit.metrics.thinning import LevelChanges, sweep_thinning
+
+    pred, gts = make_case("five_annotators", 48, 64, 0)
+    radius = matching_radius_px(48, 64, 0.0075)
+    raster = sweep_thinning(pred, np.linspace(0.01, 0.99, 99))
+    rng = np.random.default_rng(0)
+    shuffled = np.concatenate([rng.permutation(np.arange(a, b)) for a, b in zip(raster.ptr[:-1], raster.ptr[1:])])
+    scrambled = LevelChanges(raster.pixel[shuffled], raster.inserted[shuffled], raster.ptr)
+    first = boundary._paired_counts(raster, gts, radius, None, 64, False)
+    second = boundary._paired_counts(scrambled, gts, radius, None, 64, False)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))

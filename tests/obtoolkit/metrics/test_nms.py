@@ -93,3 +93,81 @@ def test_nms_keeps_ridge_and_zeroes_border():
 def test_nms_rejects_bad_input():
     with pytest.raises(ValueError, match="edges"):
         edge_nms(np.zeros((4, 4), np.uint8))
+
+
+def _whole_array_conv_tri(image, radius):
+    """The first release's conv_tri: sums of shifted whole arrays (the floating-point definition of the kernel)."""
+    out = np.asarray(image, dtype=np.float64)
+    if radius <= 0:
+        return out.copy()
+    kernel = np.concatenate([np.arange(1, radius + 2), np.arange(radius, 0, -1)]).astype(np.float64)
+    kernel /= kernel.sum()
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (radius, radius)
+        padded = np.pad(out, pad, mode="symmetric")
+        n = out.shape[axis]
+        acc = np.zeros_like(out)
+        for k, weight in enumerate(kernel):
+            acc += weight * (padded[k : k + n, :] if axis == 0 else padded[:, k : k + n])
+        out = acc
+    return out
+
+
+def _whole_array_orientation(edges):
+    """The first release's orientation: np.gradient and np.arctan on whole arrays."""
+    oy, ox = np.gradient(_whole_array_conv_tri(edges, 4))
+    _, oxx = np.gradient(ox)
+    oyy, oxy = np.gradient(oy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.mod(np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5)), np.pi)
+
+
+def _bits(array):
+    return np.ascontiguousarray(array, dtype=np.float64).view(np.int64)
+
+
+def _varied_maps():
+    from bench.stress_maps import FAMILIES, make_case
+
+    rng = np.random.default_rng(5)
+    for family in sorted(FAMILIES):
+        yield make_case(family, 41, 57, 2)[0]
+    for k in range(12):
+        h, w = rng.integers(2, 30, 2)
+        edges = rng.random((h, w)) * [1.0, 1e-3, 1e3][k % 3]
+        edges[rng.random((h, w)) < 0.3] = 0.0
+        yield edges
+    yield rng.random((20, 25)).astype(np.float32)
+
+
+def test_kernels_are_bit_identical_to_whole_array_numpy():
+    """The compiled filter, derivatives and angle do the same floating-point operations as the numpy definition."""
+    for edges in _varied_maps():
+        for radius in (1, 2, 4, 9):
+            assert np.array_equal(_bits(conv_tri(edges, radius)), _bits(_whole_array_conv_tri(edges, radius)))
+        assert np.array_equal(_bits(edge_orientation(edges)), _bits(_whole_array_orientation(edges)))
+    for shape in [(1, 1), (1, 7), (7, 1), (2, 2), (3, 2)]:  # padding wider than the image
+        image = np.random.default_rng(6).random(shape)
+        for radius in (1, 4, 9):
+            assert np.array_equal(_bits(conv_tri(image, radius)), _bits(_whole_array_conv_tri(image, radius)))
+
+
+def test_orientation_needs_two_by_two():
+    with pytest.raises(ValueError, match="2x2"):
+        edge_orientation(np.ones((1, 9)))
+    with pytest.raises(ValueError, match="2x2"):
+        edge_nms(np.ones((9, 1)))
+
+
+def test_nms_with_the_angle_taken_only_where_needed_is_bit_identical():
+    from obtoolkit.metrics.nms import _damp_borders, _suppress
+
+    for edges in _varied_maps():
+        for presmooth in (0, 1):
+            e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64)
+            if presmooth:
+                e = _whole_array_conv_tri(e, 1)
+            expected = _suppress(e, _whole_array_orientation(e), 1, 1.01)
+            _damp_borders(expected, 5)
+            assert np.array_equal(_bits(edge_nms(edges, presmooth_radius=presmooth)), _bits(expected))

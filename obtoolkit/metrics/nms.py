@@ -96,30 +96,41 @@ def _difference(f, y, x, axis):
     return (f[y, x + 1] - f[y, x - 1]) / 2.0
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _difference_of_difference(f, y, x, outer, inner):
+    """np.gradient(np.gradient(f, axis=inner), axis=outer)[y, x], the inner differences taken where needed."""
+    i, n = (y, f.shape[0]) if outer == 0 else (x, f.shape[1])
+    low, high, step = (0, 1, 1.0) if i == 0 else ((n - 2, n - 1, 1.0) if i == n - 1 else (i - 1, i + 1, 2.0))
+    if outer == 0:
+        return (_difference(f, high, x, inner) - _difference(f, low, x, inner)) / step
+    return (_difference(f, y, high, inner) - _difference(f, y, low, inner)) / step
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _orientation_argument(smooth):
-    """oyy * sign(-oxy) / (oxx + 1e-5) from the second derivatives of the smoothed map (IEEE division), each
-    derivative exactly as np.gradient takes it."""
-    h, w = smooth.shape
-    oy, ox = np.empty((h, w)), np.empty((h, w))
-    for y in range(h):
-        for x in range(w):
-            oy[y, x] = _difference(smooth, y, x, 0)
-            ox[y, x] = _difference(smooth, y, x, 1)
-    out = np.empty((h, w))
-    for y in range(h):
-        for x in range(w):
-            oxx, oyy, v = _difference(ox, y, x, 1), _difference(oy, y, x, 0), -_difference(oy, y, x, 1)
-            sign = 1.0 if v > 0 else (-1.0 if v < 0 else (0.0 if v == 0 else v))
-            out[y, x] = oyy * sign / (oxx + 1e-5)
+def _orientation_arguments(smooth, pixels):
+    """(N,) oyy * sign(-oxy) / (oxx + 1e-5) at the flat `pixels` of the smoothed map (IEEE division)."""
+    w = smooth.shape[1]
+    out = np.empty(pixels.shape[0])
+    for t in range(pixels.shape[0]):
+        y, x = pixels[t] // w, pixels[t] % w
+        oxx = _difference_of_difference(smooth, y, x, 1, 1)
+        oyy = _difference_of_difference(smooth, y, x, 0, 0)
+        v = -_difference_of_difference(smooth, y, x, 1, 0)  # -oxy: the x difference of oy
+        sign = 1.0 if v > 0 else (-1.0 if v < 0 else (0.0 if v == 0 else v))
+        out[t] = oyy * sign / (oxx + 1e-5)
     return out
 
 
-def _argument(edges: np.ndarray) -> np.ndarray:
+def _orientations_at(edges: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """(N,) float64 orientation in [0, pi) at the flat `pixels` of `edges` ((H, W), at least 2x2)."""
+    if not len(pixels):
+        return np.zeros(0)
     smooth = conv_tri(edges, 4)
     if min(smooth.shape) < 2:
         raise ValueError(f"edges: expected at least 2x2 pixels to take an orientation, got {smooth.shape}")
-    return _orientation_argument(smooth)
+    # numpy's arctan (possibly SIMD) for the angle itself: its last bit can differ from libm's; elementwise, so
+    # taking it on a subset gives the same bits
+    return np.mod(np.arctan(_orientation_arguments(smooth, pixels)), np.pi)
 
 
 def edge_orientation(edges: np.ndarray) -> np.ndarray:
@@ -131,8 +142,8 @@ def edge_orientation(edges: np.ndarray) -> np.ndarray:
     Returns:
         (H, W) float64 orientation in radians, measured from +x (columns) towards +y (rows).
     """
-    # numpy's arctan (possibly SIMD) for the angle itself: it can differ from libm's in the last bit
-    return np.mod(np.arctan(_argument(edges)), np.pi)
+    check_array("edges", edges, shape=(None, None), kind="fiub")
+    return _orientations_at(edges, np.arange(edges.size)).reshape(edges.shape)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -151,21 +162,19 @@ def _interp(image, x, y):
 
 
 @numba.njit(cache=True, nogil=True)
-def _suppress(edges, orientation, radius, multiplier):
-    h, w = edges.shape
+def _suppress(edges, pixels, orientation, radius, multiplier):
+    """NMS of the flat `pixels` of `edges` (its nonzero pixels), orientation[t] that of pixels[t]."""
+    w = edges.shape[1]
     out = edges.copy()
-    for y in range(h):
-        for x in range(w):
-            e = edges[y, x]
-            if e == 0.0:
-                continue
-            e *= multiplier
-            cos_o = math.cos(orientation[y, x])
-            sin_o = math.sin(orientation[y, x])
-            for d in range(-radius, radius + 1):
-                if d != 0 and e < _interp(edges, x + d * cos_o, y + d * sin_o):
-                    out[y, x] = 0.0
-                    break
+    for t in range(pixels.shape[0]):
+        y, x = pixels[t] // w, pixels[t] % w
+        e = edges[y, x] * multiplier
+        cos_o = math.cos(orientation[t])
+        sin_o = math.sin(orientation[t])
+        for d in range(-radius, radius + 1):
+            if d != 0 and e < _interp(edges, x + d * cos_o, y + d * sin_o):
+                out[y, x] = 0.0
+                break
     return out
 
 
@@ -201,12 +210,10 @@ def edge_nms(
         (H, W) float64 suppressed map, values in [0, 1].
     """
     check_array("edges", edges, shape=(None, None), kind="f")
-    e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64)
+    e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64, copy=False)
     if presmooth_radius > 0:
         e = conv_tri(e, presmooth_radius)
-    orientation = _argument(e).ravel()
-    needed = np.flatnonzero(e)  # only nonzero pixels are compared with their neighbours
-    orientation[needed] = np.mod(np.arctan(orientation[needed]), np.pi)  # elementwise: the same bits as whole
-    out = _suppress(e, orientation.reshape(e.shape), int(radius), float(multiplier))
+    pixels = np.flatnonzero(e)  # only nonzero pixels are compared with their neighbours
+    out = _suppress(e, pixels, _orientations_at(e, pixels), int(radius), float(multiplier))
     _damp_borders(out, int(border))
     return out

@@ -287,13 +287,12 @@ def _search(root, from_pred, g, state, work):
         if dist[c] < delta:
             far_dual[c - far_base] += delta - dist[c]
             near_dual[far_mate[c - far_base]] -= delta - dist[c]
+        dist[c] = _INF  # the flip below reads parents only
     if term_far < 0 and term_near != root:  # near vertex term_near leaves the matching (the root: nothing changes)
         term_far = near_mate[term_near]
         near_mate[term_near] = -1
     if term_far >= 0:
         _flip_to_root(term_far, root, from_pred, far_base, near_mate, far_mate, mate_e, parent, parent_e)
-    for t in range(n_touched):
-        dist[touched[t]] = _INF
 
 
 @numba.njit(cache=True, nogil=True)

@@ -246,28 +246,27 @@ def _append_changes(old_bits, new_bits, width, pixel, inserted, n_changes):
 
 
 @numba.njit(cache=True, nogil=True)
-def _by_level(enter, n_levels):
-    """Pixels grouped by the threshold index at which they enter: pixels[first[k] : first[k + 1]] enter at k."""
+def _by_level(above, enter, n_levels):
+    """The pixels `above` grouped by the threshold index at which they enter (`enter`, >= 0): pixels[first[k] :
+    first[k + 1]] enter at k."""
     first = np.zeros(n_levels + 1, dtype=np.int64)
     for k in enter:
-        if k >= 0:
-            first[k + 1] += 1
+        first[k + 1] += 1
     for k in range(n_levels):
         first[k + 1] += first[k]
     fill = first[:-1].copy()
-    pixels = np.empty(first[n_levels], dtype=np.int64)
-    for p in range(enter.shape[0]):
-        k = enter[p]
-        if k >= 0:
-            pixels[fill[k]] = p
-            fill[k] += 1
+    pixels = np.empty(above.shape[0], dtype=np.int64)
+    for t in range(above.shape[0]):
+        pixels[fill[enter[t]]] = above[t]
+        fill[enter[t]] += 1
     return pixels, first
 
 
 @numba.njit(cache=True, nogil=True)
-def _sweep(enter, n_levels, height, width):
-    """Kernel of `sweep_thinning`: enter (H * W,) int64, the highest threshold index with value >= threshold, or -1."""
-    pixels, first = _by_level(enter, n_levels)
+def _sweep(above, enter, n_levels, height, width):
+    """Kernel of `sweep_thinning`: above (F,) the pixels y * W + x at or above the lowest threshold, enter (F,) the
+    highest threshold index each reaches."""
+    pixels, first = _by_level(above, enter, n_levels)
     row = (width + 63) // 64 + 2
     fore_bits = np.zeros((height + 2, row), dtype=np.uint64)  # [values >= t]
     old_bits = np.zeros_like(fore_bits)  # the thinned map of the previous threshold
@@ -315,6 +314,8 @@ def sweep_thinning(values: np.ndarray, thresholds_: np.ndarray) -> LevelChanges:
     thr = np.asarray(thresholds_, dtype=np.float64)
     if len(thr) > 1 and np.any(np.diff(thr) <= 0):
         raise ValueError("thresholds_: expected strictly increasing values")
-    enter = np.searchsorted(thr, values.ravel(), side="right").astype(np.int64) - 1
-    pixel, inserted, ptr = _sweep(enter, len(thr), h, w)
+    flat_values = values.ravel()
+    above = np.flatnonzero(flat_values >= thr[0]) if len(thr) else np.zeros(0, np.int64)
+    enter = np.searchsorted(thr, flat_values[above], side="right").astype(np.int64) - 1
+    pixel, inserted, ptr = _sweep(above.astype(np.int64), enter, len(thr), h, w)
     return LevelChanges(pixel, inserted.astype(bool), ptr)

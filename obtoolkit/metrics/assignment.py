@@ -257,9 +257,9 @@ def _search(root, from_pred, g, state, work):
             if not from_pred and not active[k]:
                 continue
             nd = base + far_dual[k] + cost[e]
-            if nd >= dist[c]:
-                continue
             if nd >= bound and not (tie_ok and nd == bound and far_mate[k] < 0 and k < term_far):
+                continue
+            if nd >= dist[c]:
                 continue
             if dist[c] == _INF:
                 touched[n_touched] = c

@@ -168,6 +168,7 @@ def test_nms_with_the_angle_taken_only_where_needed_is_bit_identical():
             e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64)
             if presmooth:
                 e = _whole_array_conv_tri(e, 1)
-            expected = _suppress(e, _whole_array_orientation(e), 1, 1.01)
+            pixels = np.flatnonzero(e)
+            expected = _suppress(e, pixels, _whole_array_orientation(e).ravel()[pixels], 1, 1.01)
             _damp_borders(expected, 5)
             assert np.array_equal(_bits(edge_nms(edges, presmooth_radius=presmooth)), _bits(expected))

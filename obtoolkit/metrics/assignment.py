@@ -86,8 +86,8 @@ def build_graph(pred_yx, pred_index, gt_yx, gt_index, dy, dx, cost, from_gt, gt_
     Returns:
         p_ptr (N1 + 1,), p_adj (E,) GT index, p_cost (E,) rint(100 d), g_ptr (N2 + 1,), g_adj (E,) pred index,
         g_cost (E,) rint(100 d), g_edge (E,) the same pair's index in p_adj. Indices, costs and edge indices int32
-        (half the memory traffic of the searches), pointers int64. Every list is in disk order (increasing cost, then the
-        order of `disk_offsets`): the offsets are the outer loop of both passes.
+        (half the memory traffic of the searches), pointers int64. Every list is in disk order (increasing cost,
+        then the order of `disk_offsets`): the offsets are the outer loop of both passes.
     """
     n1, n2 = pred_yx.shape[0], gt_yx.shape[0]
     pred_at, gt_at = np.empty(n2 if from_gt else n1, dtype=np.int64), np.empty(n2 if from_gt else n1, dtype=np.int64)

@@ -25,8 +25,52 @@ import numpy as np
 from obtoolkit._checks import check_array
 
 
+def _tri_kernel(radius: int) -> np.ndarray:
+    kernel = np.concatenate([np.arange(1, radius + 2), np.arange(radius, 0, -1)]).astype(np.float64)
+    kernel /= kernel.sum()
+    return kernel
+
+
+@numba.njit(cache=True, nogil=True)
+def _reflect(i, n):
+    # MATLAB/numpy 'symmetric' padding, repeated when the radius exceeds the size.
+    while i < 0 or i >= n:
+        i = -i - 1 if i < 0 else 2 * n - i - 1
+    return i
+
+
+@numba.njit(cache=True, nogil=True)
+def _conv_tri_kernel(image, kernel):
+    # Same arithmetic as the former numpy loop: per axis (rows, then columns) acc = 0; acc += w_k * x_k, k ascending.
+    h, w = image.shape
+    radius = (kernel.shape[0] - 1) // 2
+    rows = np.zeros((h, w))
+    for y in range(h):
+        acc = rows[y]
+        for k in range(kernel.shape[0]):
+            src = image[_reflect(y + k - radius, h)]
+            weight = kernel[k]
+            for x in range(w):
+                acc[x] += weight * src[x]
+    out = np.zeros((h, w))
+    padded = np.empty(w + 2 * radius)
+    for y in range(h):
+        row = rows[y]
+        for x in range(w + 2 * radius):
+            padded[x] = row[_reflect(x - radius, w)]
+        acc = out[y]
+        for k in range(kernel.shape[0]):
+            weight = kernel[k]
+            for x in range(w):
+                acc[x] += weight * padded[x + k]
+    return out
+
+
 def conv_tri(image: np.ndarray, radius: int) -> np.ndarray:
     """Separable triangle filter [1 2 .. r+1 .. 2 1] / (r+1)^2 with symmetric padding (pdollar `convTri`, integer r).
+
+    Rows are filtered first, then columns; each output sums weight * sample in kernel order (one compiled pass per
+    axis, bit-identical to the numpy formulation `acc += w_k * padded[k:k + n]`).
 
     Args:
         image: (H, W) float array, no NaN.
@@ -39,36 +83,87 @@ def conv_tri(image: np.ndarray, radius: int) -> np.ndarray:
     out = np.asarray(image, dtype=np.float64)
     if radius <= 0:
         return out.copy()
-    kernel = np.concatenate([np.arange(1, radius + 2), np.arange(radius, 0, -1)]).astype(np.float64)
-    kernel /= kernel.sum()
-    for axis in (0, 1):
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (radius, radius)
-        padded = np.pad(out, pad, mode="symmetric")
-        n = out.shape[axis]
-        acc = np.zeros_like(out)
-        for k, weight in enumerate(kernel):
-            acc += weight * (padded[k : k + n, :] if axis == 0 else padded[:, k : k + n])
-        out = acc
-    return out
+    return _conv_tri_kernel(np.ascontiguousarray(out), _tri_kernel(int(radius)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _d_col(image, y, x):
+    # np.gradient along columns (unit spacing): central differences inside, one-sided at the ends.
+    w = image.shape[1]
+    if x == 0:
+        return image[y, 1] - image[y, 0]
+    if x == w - 1:
+        return image[y, w - 1] - image[y, w - 2]
+    return (image[y, x + 1] - image[y, x - 1]) / 2.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _d_row(image, y, x):
+    h = image.shape[0]
+    if y == 0:
+        return image[1, x] - image[0, x]
+    if y == h - 1:
+        return image[h - 1, x] - image[h - 2, x]
+    return (image[y + 1, x] - image[y - 1, x]) / 2.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _second_derivatives(smooth, ys, xs):
+    # Oxx = d/dx Ox, Oyy = d/dy Oy, Oxy = d/dx Oy at the listed pixels, with Ox, Oy (first derivatives of the
+    # smoothed map) evaluated only where the outer difference reads them.
+    n = ys.shape[0]
+    oxx = np.empty(n)
+    oyy = np.empty(n)
+    oxy = np.empty(n)
+    h, w = smooth.shape
+    for i in range(n):
+        y = ys[i]
+        x = xs[i]
+        if x == 0:
+            oxx[i] = _d_col(smooth, y, 1) - _d_col(smooth, y, 0)
+            oxy[i] = _d_row(smooth, y, 1) - _d_row(smooth, y, 0)
+        elif x == w - 1:
+            oxx[i] = _d_col(smooth, y, w - 1) - _d_col(smooth, y, w - 2)
+            oxy[i] = _d_row(smooth, y, w - 1) - _d_row(smooth, y, w - 2)
+        else:
+            oxx[i] = (_d_col(smooth, y, x + 1) - _d_col(smooth, y, x - 1)) / 2.0
+            oxy[i] = (_d_row(smooth, y, x + 1) - _d_row(smooth, y, x - 1)) / 2.0
+        if y == 0:
+            oyy[i] = _d_row(smooth, 1, x) - _d_row(smooth, 0, x)
+        elif y == h - 1:
+            oyy[i] = _d_row(smooth, h - 1, x) - _d_row(smooth, h - 2, x)
+        else:
+            oyy[i] = (_d_row(smooth, y + 1, x) - _d_row(smooth, y - 1, x)) / 2.0
+    return oxx, oyy, oxy
+
+
+def _orientation_at(edges: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """`edge_orientation(edges)[ys, xs]`, computed only at those pixels (edges float64 C-contiguous, both sides >= 2)."""
+    oxx, oyy, oxy = _second_derivatives(_conv_tri_kernel(edges, _tri_kernel(4)), ys, xs)
+    # numpy (not libm) evaluates arctan and mod, elementwise, exactly as on the full frame.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        angle = np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
+    return np.mod(angle, np.pi)
 
 
 def edge_orientation(edges: np.ndarray) -> np.ndarray:
     """Edge normal orientation in [0, pi) from second derivatives of the radius-4 smoothed map.
 
     Args:
-        edges: (H, W) float array, boundary strength, no NaN.
+        edges: (H, W) float array, boundary strength, no NaN; both sides >= 2 pixels (as `np.gradient`).
 
     Returns:
         (H, W) float64 orientation in radians, measured from +x (columns) towards +y (rows).
     """
     smooth = conv_tri(edges, 4)
-    oy, ox = np.gradient(smooth)
-    _, oxx = np.gradient(ox)
-    oyy, oxy = np.gradient(oy)
+    if min(smooth.shape) < 2:
+        np.gradient(smooth)  # raises numpy's "too small" error, as the full-frame formulation did
+    h, w = smooth.shape
+    ys, xs = np.divmod(np.arange(h * w, dtype=np.int64), w)
+    oxx, oyy, oxy = _second_derivatives(smooth, ys, xs)
     with np.errstate(divide="ignore", invalid="ignore"):
         angle = np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
-    return np.mod(angle, np.pi)
+    return np.mod(angle, np.pi).reshape(h, w)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -87,22 +182,52 @@ def _interp(image, x, y):
 
 
 @numba.njit(cache=True, nogil=True)
-def _suppress(edges, orientation, radius, multiplier):
-    h, w = edges.shape
+def _suppress(edges, ys, xs, orientation, radius, multiplier):
+    # orientation[i] belongs to pixel (ys[i], xs[i]); the listed pixels are exactly the nonzero ones.
     out = edges.copy()
+    for i in range(ys.shape[0]):
+        y = ys[i]
+        x = xs[i]
+        e = edges[y, x] * multiplier
+        cos_o = math.cos(orientation[i])
+        sin_o = math.sin(orientation[i])
+        for d in range(-radius, radius + 1):
+            if d != 0 and e < _interp(edges, x + d * cos_o, y + d * sin_o):
+                out[y, x] = 0.0
+                break
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _positive_part(edges):
+    # Values <= 0, NaN and infinities become 0; the rest are converted to float64 (exact for float32 input).
+    h, w = edges.shape
+    out = np.empty((h, w))
     for y in range(h):
         for x in range(w):
-            e = edges[y, x]
-            if e == 0.0:
-                continue
-            e *= multiplier
-            cos_o = math.cos(orientation[y, x])
-            sin_o = math.sin(orientation[y, x])
-            for d in range(-radius, radius + 1):
-                if d != 0 and e < _interp(edges, x + d * cos_o, y + d * sin_o):
-                    out[y, x] = 0.0
-                    break
+            v = edges[y, x]
+            out[y, x] = np.float64(v) if v > 0 and v != np.inf else 0.0
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _nonzero(edges):
+    h, w = edges.shape
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if edges[y, x] != 0.0:
+                n += 1
+    ys = np.empty(n, np.int64)
+    xs = np.empty(n, np.int64)
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if edges[y, x] != 0.0:
+                ys[n] = y
+                xs[n] = x
+                n += 1
+    return ys, xs
 
 
 def _damp_borders(edges: np.ndarray, border: int) -> None:
@@ -137,9 +262,13 @@ def edge_nms(
         (H, W) float64 suppressed map, values in [0, 1].
     """
     check_array("edges", edges, shape=(None, None), kind="f")
-    e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64)
+    if min(edges.shape) < 2:
+        np.gradient(np.zeros(edges.shape))  # raises numpy's "too small" error, as the full-frame formulation did
+    e = _positive_part(np.ascontiguousarray(edges))
     if presmooth_radius > 0:
-        e = conv_tri(e, presmooth_radius)
-    out = _suppress(e, edge_orientation(e), int(radius), float(multiplier))
+        e = _conv_tri_kernel(e, _tri_kernel(int(presmooth_radius)))
+    # The orientation is needed only where suppression looks (nonzero pixels).
+    ys, xs = _nonzero(e)
+    out = _suppress(e, ys, xs, _orientation_at(e, ys, xs), int(radius), float(multiplier))
     _damp_borders(out, int(border))
     return out

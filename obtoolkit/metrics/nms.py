@@ -137,13 +137,23 @@ def _second_derivatives(smooth, ys, xs):
     return oxx, oyy, oxy
 
 
-def _orientation_at(edges: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """`edge_orientation(edges)[ys, xs]`, computed only at those pixels (edges float64 C-contiguous, both sides >= 2)."""
+def _angle_at(edges: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """The arctan of `edge_orientation(edges)` at pixels (ys, xs) before `mod pi` (edges float64 C-contiguous, both
+    sides >= 2); numpy, not libm, evaluates arctan, elementwise, exactly as on the full frame."""
     oxx, oyy, oxy = _second_derivatives(_conv_tri_kernel(edges, _tri_kernel(4)), ys, xs)
-    # numpy (not libm) evaluates arctan and mod, elementwise, exactly as on the full frame.
     with np.errstate(divide="ignore", invalid="ignore"):
-        angle = np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
-    return np.mod(angle, np.pi)
+        return np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
+
+
+@numba.njit(cache=True, nogil=True)
+def _mod_pi(angle):
+    # np.mod(angle, pi) for |angle| <= pi / 2 or NaN (numpy: fmod is exact there, a negative remainder gets + pi,
+    # a zero one becomes +0).
+    if angle < 0.0:
+        return angle + np.pi
+    if angle == 0.0:
+        return 0.0
+    return angle
 
 
 def edge_orientation(edges: np.ndarray) -> np.ndarray:
@@ -182,15 +192,17 @@ def _interp(image, x, y):
 
 
 @numba.njit(cache=True, nogil=True)
-def _suppress(edges, ys, xs, orientation, radius, multiplier):
-    # orientation[i] belongs to pixel (ys[i], xs[i]); the listed pixels are exactly the nonzero ones.
+def _suppress(edges, ys, xs, angle, radius, multiplier):
+    # angle[i] (orientation before mod pi) belongs to pixel (ys[i], xs[i]); the listed pixels are exactly the
+    # nonzero ones.
     out = edges.copy()
     for i in range(ys.shape[0]):
         y = ys[i]
         x = xs[i]
         e = edges[y, x] * multiplier
-        cos_o = math.cos(orientation[i])
-        sin_o = math.sin(orientation[i])
+        orientation = _mod_pi(angle[i])
+        cos_o = math.cos(orientation)
+        sin_o = math.sin(orientation)
         for d in range(-radius, radius + 1):
             if d != 0 and e < _interp(edges, x + d * cos_o, y + d * sin_o):
                 out[y, x] = 0.0
@@ -269,6 +281,6 @@ def edge_nms(
         e = _conv_tri_kernel(e, _tri_kernel(int(presmooth_radius)))
     # The orientation is needed only where suppression looks (nonzero pixels).
     ys, xs = _nonzero(e)
-    out = _suppress(e, ys, xs, _orientation_at(e, ys, xs), int(radius), float(multiplier))
+    out = _suppress(e, ys, xs, _angle_at(e, ys, xs), int(radius), float(multiplier))
     _damp_borders(out, int(border))
     return out

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 from scipy import ndimage
 
+from bench.stress_maps import FAMILIES, make_case
 from obtoolkit.metrics.nms import conv_tri, edge_nms, edge_orientation
 
 
@@ -93,3 +95,130 @@ def test_nms_keeps_ridge_and_zeroes_border():
 def test_nms_rejects_bad_input():
     with pytest.raises(ValueError, match="edges"):
         edge_nms(np.zeros((4, 4), np.uint8))
+
+
+# --- Frozen copy of the numpy formulation the compiled module replaced (the reference for bit-identity) ---------------
+
+def _frozen_conv_tri(image, radius):
+    out = np.asarray(image, dtype=np.float64)
+    if radius <= 0:
+        return out.copy()
+    kernel = np.concatenate([np.arange(1, radius + 2), np.arange(radius, 0, -1)]).astype(np.float64)
+    kernel /= kernel.sum()
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (radius, radius)
+        padded = np.pad(out, pad, mode="symmetric")
+        n = out.shape[axis]
+        acc = np.zeros_like(out)
+        for k, weight in enumerate(kernel):
+            acc += weight * (padded[k : k + n, :] if axis == 0 else padded[:, k : k + n])
+        out = acc
+    return out
+
+
+def _frozen_edge_orientation(edges):
+    smooth = _frozen_conv_tri(edges, 4)
+    oy, ox = np.gradient(smooth)
+    _, oxx = np.gradient(ox)
+    oyy, oxy = np.gradient(oy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        angle = np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
+    return np.mod(angle, np.pi)
+
+
+@numba.njit
+def _frozen_interp(image, x, y):
+    h, w = image.shape
+    x = 0.0 if x < 0 else (w - 1.001 if x > w - 1.001 else x)
+    y = 0.0 if y < 0 else (h - 1.001 if y > h - 1.001 else y)
+    x0 = int(x)
+    y0 = int(y)
+    dx0 = x - x0
+    dy0 = y - y0
+    dx1 = 1.0 - dx0
+    dy1 = 1.0 - dy0
+    return (image[y0, x0] * dx1 * dy1 + image[y0, x0 + 1] * dx0 * dy1
+            + image[y0 + 1, x0] * dx1 * dy0 + image[y0 + 1, x0 + 1] * dx0 * dy0)
+
+
+@numba.njit
+def _frozen_suppress(edges, orientation, radius, multiplier):
+    h, w = edges.shape
+    out = edges.copy()
+    for y in range(h):
+        for x in range(w):
+            e = edges[y, x]
+            if e == 0.0:
+                continue
+            e *= multiplier
+            cos_o = math.cos(orientation[y, x])
+            sin_o = math.sin(orientation[y, x])
+            for d in range(-radius, radius + 1):
+                if d != 0 and e < _frozen_interp(edges, x + d * cos_o, y + d * sin_o):
+                    out[y, x] = 0.0
+                    break
+    return out
+
+
+def _frozen_edge_nms(edges, presmooth_radius=0):
+    e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64)
+    if presmooth_radius > 0:
+        e = _frozen_conv_tri(e, presmooth_radius)
+    out = _frozen_suppress(e, _frozen_edge_orientation(e), 1, 1.01)
+    h, w = out.shape
+    s = min(5, w // 2, h // 2)
+    for i in range(s):
+        out[:, i] *= i / s
+        out[:, w - 1 - i] *= i / s
+    for i in range(s):
+        out[i, :] *= i / s
+        out[h - 1 - i, :] *= i / s
+    return out
+
+
+def _bitwise_equal(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def _varied_maps():
+    rng = np.random.default_rng(7)
+    maps = [make_case(family, 240, 320, seed=1)[0] for family in FAMILIES]
+    maps += [make_case(family, 768, 1024, seed=2)[0] for family in ("soft_thick", "uniform_noise", "texture")]
+    for shape in [(2, 2), (2, 9), (9, 2), (3, 3), (5, 7), (4, 12), (31, 43)]:
+        maps.append(rng.random(shape))
+        noisy = rng.normal(size=shape)
+        noisy[rng.random(shape) < 0.2] = np.nan
+        noisy[rng.random(shape) < 0.1] = np.inf
+        maps.append(noisy)
+    sparse = rng.random((50, 60))
+    sparse[sparse < 0.95] = 0.0
+    maps += [sparse, rng.random((50, 60)).astype(np.float32), np.zeros((40, 30)), np.ones((40, 30))]
+    return maps
+
+
+def test_compiled_nms_is_bit_identical_to_the_numpy_formulation():
+    for edges in _varied_maps():
+        for presmooth_radius in (0, 1):
+            assert _bitwise_equal(edge_nms(edges, presmooth_radius=presmooth_radius),
+                                  _frozen_edge_nms(edges, presmooth_radius))
+        finite = np.nan_to_num(edges, nan=0.0, posinf=1.0)
+        assert _bitwise_equal(edge_orientation(finite), _frozen_edge_orientation(finite))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (2, 2), (5, 7), (3, 40)])
+def test_conv_tri_is_bit_identical_including_radius_beyond_size(shape):
+    image = np.random.default_rng(3).normal(size=shape)
+    for radius in (0, 1, 2, 4, 9):
+        assert _bitwise_equal(conv_tri(image, radius), _frozen_conv_tri(image, radius))
+    assert _bitwise_equal(conv_tri(image > 0, 2), _frozen_conv_tri(image > 0, 2))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1)])
+def test_nms_and_orientation_reject_a_side_of_one_pixel_like_np_gradient(shape):
+    with pytest.raises(ValueError):
+        _frozen_edge_nms(np.ones(shape))
+    with pytest.raises(ValueError):
+        edge_nms(np.ones(shape))
+    with pytest.raises(ValueError):
+        edge_orientation(np.ones(shape))

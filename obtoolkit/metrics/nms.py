@@ -281,6 +281,8 @@ def edge_nms(
         e = _conv_tri_kernel(e, _tri_kernel(int(presmooth_radius)))
     # The orientation is needed only where suppression looks (nonzero pixels).
     ys, xs = _nonzero(e)
+    if ys.size == 0:
+        return e  # nothing to suppress or damp
     out = _suppress(e, ys, xs, _angle_at(e, ys, xs), int(radius), float(multiplier))
     _damp_borders(out, int(border))
     return out

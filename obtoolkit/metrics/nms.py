@@ -42,27 +42,30 @@ def _reflect(i, n):
 @numba.njit(cache=True, nogil=True)
 def _conv_tri_kernel(image, kernel):
     # Same arithmetic as the former numpy loop: per axis (rows, then columns) acc = 0; acc += w_k * x_k, k ascending.
+    # Row by row: the row pass of output row y goes into a padded buffer, which the column pass then reads.
     h, w = image.shape
-    radius = (kernel.shape[0] - 1) // 2
-    rows = np.zeros((h, w))
+    taps = kernel.shape[0]
+    radius = (taps - 1) // 2
+    out = np.empty((h, w))
+    padded = np.empty(w + 2 * radius)
+    row = padded[radius : radius + w]
     for y in range(h):
-        acc = rows[y]
-        for k in range(kernel.shape[0]):
+        row[:] = 0.0
+        for k in range(taps):
             src = image[_reflect(y + k - radius, h)]
             weight = kernel[k]
             for x in range(w):
-                acc[x] += weight * src[x]
-    out = np.zeros((h, w))
-    padded = np.empty(w + 2 * radius)
-    for y in range(h):
-        row = rows[y]
-        for x in range(w + 2 * radius):
-            padded[x] = row[_reflect(x - radius, w)]
+                row[x] += weight * src[x]
+        for x in range(radius):
+            padded[radius - 1 - x] = row[_reflect(-1 - x, w)]
+            padded[radius + w + x] = row[_reflect(w + x, w)]
         acc = out[y]
-        for k in range(kernel.shape[0]):
+        acc[:] = 0.0
+        for k in range(taps):
             weight = kernel[k]
+            shifted = padded[k : k + w]
             for x in range(w):
-                acc[x] += weight * padded[x + k]
+                acc[x] += weight * shifted[x]
     return out
 
 

@@ -197,8 +197,8 @@ def _interp(image, x, y):
 @numba.njit(cache=True, nogil=True)
 def _suppress(edges, ys, xs, angle, radius, multiplier):
     # angle[i] (orientation before mod pi) belongs to pixel (ys[i], xs[i]); the listed pixels are exactly the
-    # nonzero ones.
-    out = edges.copy()
+    # nonzero ones. Every comparison reads the input map; the suppressed pixels are zeroed in place afterwards.
+    suppressed = np.zeros(ys.shape[0], np.bool_)
     for i in range(ys.shape[0]):
         y = ys[i]
         x = xs[i]
@@ -208,9 +208,11 @@ def _suppress(edges, ys, xs, angle, radius, multiplier):
         sin_o = math.sin(orientation)
         for d in range(-radius, radius + 1):
             if d != 0 and e < _interp(edges, x + d * cos_o, y + d * sin_o):
-                out[y, x] = 0.0
+                suppressed[i] = True
                 break
-    return out
+    for i in range(ys.shape[0]):
+        if suppressed[i]:
+            edges[ys[i], xs[i]] = 0.0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -286,6 +288,6 @@ def edge_nms(
     ys, xs = _nonzero(e)
     if ys.size == 0:
         return e  # nothing to suppress or damp
-    out = _suppress(e, ys, xs, _angle_at(e, ys, xs), int(radius), float(multiplier))
-    _damp_borders(out, int(border))
-    return out
+    _suppress(e, ys, xs, _angle_at(e, ys, xs), int(radius), float(multiplier))
+    _damp_borders(e, int(border))
+    return e

@@ -111,41 +111,49 @@ def _d_row(image, y, x):
 
 
 @numba.njit(cache=True, nogil=True)
-def _second_derivatives(smooth, ys, xs):
-    # Oxx = d/dx Ox, Oyy = d/dy Oy, Oxy = d/dx Oy at the listed pixels, with Ox, Oy (first derivatives of the
-    # smoothed map) evaluated only where the outer difference reads them.
+def _sign(v):
+    # np.sign: 1, -1, +0 for either zero, NaN for NaN.
+    if v > 0.0:
+        return 1.0
+    if v < 0.0:
+        return -1.0
+    return 0.0 if v == 0.0 else v
+
+
+@numba.njit(cache=True, nogil=True)
+def _atan_argument(smooth, ys, xs):
+    # Oyy * sign(-Oxy) / (Oxx + 1e-5) at the listed pixels, with Oxx = d/dx Ox, Oyy = d/dy Oy, Oxy = d/dx Oy and
+    # Ox, Oy (first derivatives of the smoothed map) evaluated only where the outer difference reads them.
     n = ys.shape[0]
-    oxx = np.empty(n)
-    oyy = np.empty(n)
-    oxy = np.empty(n)
+    out = np.empty(n)
     h, w = smooth.shape
     for i in range(n):
         y = ys[i]
         x = xs[i]
         if x == 0:
-            oxx[i] = _d_col(smooth, y, 1) - _d_col(smooth, y, 0)
-            oxy[i] = _d_row(smooth, y, 1) - _d_row(smooth, y, 0)
+            oxx = _d_col(smooth, y, 1) - _d_col(smooth, y, 0)
+            oxy = _d_row(smooth, y, 1) - _d_row(smooth, y, 0)
         elif x == w - 1:
-            oxx[i] = _d_col(smooth, y, w - 1) - _d_col(smooth, y, w - 2)
-            oxy[i] = _d_row(smooth, y, w - 1) - _d_row(smooth, y, w - 2)
+            oxx = _d_col(smooth, y, w - 1) - _d_col(smooth, y, w - 2)
+            oxy = _d_row(smooth, y, w - 1) - _d_row(smooth, y, w - 2)
         else:
-            oxx[i] = (_d_col(smooth, y, x + 1) - _d_col(smooth, y, x - 1)) / 2.0
-            oxy[i] = (_d_row(smooth, y, x + 1) - _d_row(smooth, y, x - 1)) / 2.0
+            oxx = (_d_col(smooth, y, x + 1) - _d_col(smooth, y, x - 1)) / 2.0
+            oxy = (_d_row(smooth, y, x + 1) - _d_row(smooth, y, x - 1)) / 2.0
         if y == 0:
-            oyy[i] = _d_row(smooth, 1, x) - _d_row(smooth, 0, x)
+            oyy = _d_row(smooth, 1, x) - _d_row(smooth, 0, x)
         elif y == h - 1:
-            oyy[i] = _d_row(smooth, h - 1, x) - _d_row(smooth, h - 2, x)
+            oyy = _d_row(smooth, h - 1, x) - _d_row(smooth, h - 2, x)
         else:
-            oyy[i] = (_d_row(smooth, y + 1, x) - _d_row(smooth, y - 1, x)) / 2.0
-    return oxx, oyy, oxy
+            oyy = (_d_row(smooth, y + 1, x) - _d_row(smooth, y - 1, x)) / 2.0
+        out[i] = oyy * _sign(-oxy) / (oxx + 1e-5)
+    return out
 
 
 def _angle_at(edges: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """The arctan of `edge_orientation(edges)` at pixels (ys, xs) before `mod pi` (edges float64 C-contiguous, both
     sides >= 2); numpy, not libm, evaluates arctan, elementwise, exactly as on the full frame."""
-    oxx, oyy, oxy = _second_derivatives(_conv_tri_kernel(edges, _tri_kernel(4)), ys, xs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
+    argument = _atan_argument(_conv_tri_kernel(edges, _tri_kernel(4)), ys, xs)
+    return np.arctan(argument, out=argument)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -173,10 +181,8 @@ def edge_orientation(edges: np.ndarray) -> np.ndarray:
         np.gradient(smooth)  # raises numpy's "too small" error, as the full-frame formulation did
     h, w = smooth.shape
     ys, xs = np.divmod(np.arange(h * w, dtype=np.int64), w)
-    oxx, oyy, oxy = _second_derivatives(smooth, ys, xs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        angle = np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
-    return np.mod(angle, np.pi).reshape(h, w)
+    angle = _atan_argument(smooth, ys, xs)
+    return np.mod(np.arctan(angle, out=angle), np.pi).reshape(h, w)
 
 
 @numba.njit(cache=True, nogil=True)

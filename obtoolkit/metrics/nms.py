@@ -72,8 +72,8 @@ def _conv_tri_kernel(image, kernel):
 def conv_tri(image: np.ndarray, radius: int) -> np.ndarray:
     """Separable triangle filter [1 2 .. r+1 .. 2 1] / (r+1)^2 with symmetric padding (pdollar `convTri`, integer r).
 
-    Rows are filtered first, then columns; each output sums weight * sample in kernel order (one compiled pass per
-    axis, bit-identical to the numpy formulation `acc += w_k * padded[k:k + n]`).
+    Along axis 0 first, then axis 1; each output sums weight * sample in kernel order starting from 0 (compiled, one
+    image row at a time; bit-identical to the numpy formulation `acc += w_k * padded[k:k + n]` per axis).
 
     Args:
         image: (H, W) float array, no NaN.

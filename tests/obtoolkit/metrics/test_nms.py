@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 from scipy import ndimage
 
+from bench.stress_maps import FAMILIES, make_case
 from obtoolkit.metrics.nms import conv_tri, edge_nms, edge_orientation
 
 
@@ -95,8 +97,9 @@ def test_nms_rejects_bad_input():
         edge_nms(np.zeros((4, 4), np.uint8))
 
 
-def _whole_array_conv_tri(image, radius):
-    """The first release's conv_tri: sums of shifted whole arrays (the floating-point definition of the kernel)."""
+# --- Frozen copy of the numpy formulation the compiled module replaced (the reference for bit-identity) ---------------
+
+def _frozen_conv_tri(image, radius):
     out = np.asarray(image, dtype=np.float64)
     if radius <= 0:
         return out.copy()
@@ -114,66 +117,110 @@ def _whole_array_conv_tri(image, radius):
     return out
 
 
-def _whole_array_orientation(edges):
-    """The first release's orientation: np.gradient and np.arctan on whole arrays."""
-    oy, ox = np.gradient(_whole_array_conv_tri(edges, 4))
+def _frozen_edge_orientation(edges):
+    smooth = _frozen_conv_tri(edges, 4)
+    oy, ox = np.gradient(smooth)
     _, oxx = np.gradient(ox)
     oyy, oxy = np.gradient(oy)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.mod(np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5)), np.pi)
+        angle = np.arctan(oyy * np.sign(-oxy) / (oxx + 1e-5))
+    return np.mod(angle, np.pi)
 
 
-def _bits(array):
-    return np.ascontiguousarray(array, dtype=np.float64).view(np.int64)
+@numba.njit
+def _frozen_interp(image, x, y):
+    h, w = image.shape
+    x = 0.0 if x < 0 else (w - 1.001 if x > w - 1.001 else x)
+    y = 0.0 if y < 0 else (h - 1.001 if y > h - 1.001 else y)
+    x0 = int(x)
+    y0 = int(y)
+    dx0 = x - x0
+    dy0 = y - y0
+    dx1 = 1.0 - dx0
+    dy1 = 1.0 - dy0
+    return (image[y0, x0] * dx1 * dy1 + image[y0, x0 + 1] * dx0 * dy1
+            + image[y0 + 1, x0] * dx1 * dy0 + image[y0 + 1, x0 + 1] * dx0 * dy0)
+
+
+@numba.njit
+def _frozen_suppress(edges, orientation, radius, multiplier):
+    h, w = edges.shape
+    out = edges.copy()
+    for y in range(h):
+        for x in range(w):
+            e = edges[y, x]
+            if e == 0.0:
+                continue
+            e *= multiplier
+            cos_o = math.cos(orientation[y, x])
+            sin_o = math.sin(orientation[y, x])
+            for d in range(-radius, radius + 1):
+                if d != 0 and e < _frozen_interp(edges, x + d * cos_o, y + d * sin_o):
+                    out[y, x] = 0.0
+                    break
+    return out
+
+
+def _frozen_edge_nms(edges, presmooth_radius=0):
+    e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64)
+    if presmooth_radius > 0:
+        e = _frozen_conv_tri(e, presmooth_radius)
+    out = _frozen_suppress(e, _frozen_edge_orientation(e), 1, 1.01)
+    h, w = out.shape
+    s = min(5, w // 2, h // 2)
+    for i in range(s):
+        out[:, i] *= i / s
+        out[:, w - 1 - i] *= i / s
+    for i in range(s):
+        out[i, :] *= i / s
+        out[h - 1 - i, :] *= i / s
+    return out
+
+
+def _bitwise_equal(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
 
 
 def _varied_maps():
-    from bench.stress_maps import FAMILIES, make_case
-
-    rng = np.random.default_rng(5)
-    for family in sorted(FAMILIES):
-        yield make_case(family, 41, 57, 2)[0]
-    for k in range(12):
-        h, w = rng.integers(2, 30, 2)
-        edges = rng.random((h, w)) * [1.0, 1e-3, 1e3][k % 3]
-        edges[rng.random((h, w)) < 0.3] = 0.0
-        yield edges
-    yield rng.random((20, 25)).astype(np.float32)
-    hostile = rng.random((23, 31)) - 0.2  # negatives, NaN and infinities: edge_nms zeroes them first
-    hostile[rng.random(hostile.shape) < 0.05] = np.nan
-    hostile[3, 4], hostile[7, 9] = np.inf, -np.inf
-    yield hostile
+    rng = np.random.default_rng(7)
+    maps = [make_case(family, 240, 320, seed=1)[0] for family in FAMILIES]
+    maps += [make_case(family, 768, 1024, seed=2)[0] for family in ("soft_thick", "uniform_noise", "texture")]
+    for shape in [(2, 2), (2, 9), (9, 2), (3, 3), (5, 7), (4, 12), (31, 43)]:
+        maps.append(rng.random(shape))
+        noisy = rng.normal(size=shape)
+        noisy[rng.random(shape) < 0.2] = np.nan
+        noisy[rng.random(shape) < 0.1] = np.inf
+        maps.append(noisy)
+    sparse = rng.random((50, 60))
+    sparse[sparse < 0.95] = 0.0
+    maps += [sparse, rng.random((50, 60)).astype(np.float32), np.zeros((40, 30)), np.ones((40, 30))]
+    return maps
 
 
-def test_kernels_are_bit_identical_to_whole_array_numpy():
-    """The compiled filter, derivatives and angle do the same floating-point operations as the numpy definition."""
+def test_compiled_nms_is_bit_identical_to_the_numpy_formulation():
     for edges in _varied_maps():
-        edges = np.nan_to_num(edges, posinf=0.0, neginf=0.0)  # conv_tri and the orientation take finite maps
-        for radius in (1, 2, 4, 9):
-            assert np.array_equal(_bits(conv_tri(edges, radius)), _bits(_whole_array_conv_tri(edges, radius)))
-        assert np.array_equal(_bits(edge_orientation(edges)), _bits(_whole_array_orientation(edges)))
-    for shape in [(1, 1), (1, 7), (7, 1), (2, 2), (3, 2)]:  # padding wider than the image
-        image = np.random.default_rng(6).random(shape)
-        for radius in (1, 4, 9):
-            assert np.array_equal(_bits(conv_tri(image, radius)), _bits(_whole_array_conv_tri(image, radius)))
+        before = edges.copy()
+        for presmooth_radius in (0, 1):
+            assert _bitwise_equal(edge_nms(edges, presmooth_radius=presmooth_radius),
+                                  _frozen_edge_nms(edges, presmooth_radius))
+        assert _bitwise_equal(edges, before)  # suppression works in place on its own copy, never on the input
+        finite = np.nan_to_num(edges, nan=0.0, posinf=1.0)
+        assert _bitwise_equal(edge_orientation(finite), _frozen_edge_orientation(finite))
 
 
-def test_orientation_needs_two_by_two():
-    with pytest.raises(ValueError, match="2x2"):
-        edge_orientation(np.ones((1, 9)))
-    with pytest.raises(ValueError, match="2x2"):
-        edge_nms(np.ones((9, 1)))
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (2, 2), (5, 7), (3, 40)])
+def test_conv_tri_is_bit_identical_including_radius_beyond_size(shape):
+    image = np.random.default_rng(3).normal(size=shape)
+    for radius in (0, 1, 2, 4, 9):
+        assert _bitwise_equal(conv_tri(image, radius), _frozen_conv_tri(image, radius))
+    assert _bitwise_equal(conv_tri(image > 0, 2), _frozen_conv_tri(image > 0, 2))
 
 
-def test_nms_with_the_angle_taken_only_where_needed_is_bit_identical():
-    from obtoolkit.metrics.nms import _damp_borders, _suppress
-
-    for edges in _varied_maps():
-        for presmooth in (0, 1):
-            e = np.where(np.isfinite(edges) & (edges > 0), edges, 0.0).astype(np.float64)
-            if presmooth:
-                e = _whole_array_conv_tri(e, 1)
-            pixels = np.flatnonzero(e)
-            expected = _suppress(e, pixels, _whole_array_orientation(e).ravel()[pixels], 1, 1.01)
-            _damp_borders(expected, 5)
-            assert np.array_equal(_bits(edge_nms(edges, presmooth_radius=presmooth)), _bits(expected))
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1)])
+def test_nms_and_orientation_reject_a_side_of_one_pixel_like_np_gradient(shape):
+    with pytest.raises(ValueError):
+        _frozen_edge_nms(np.ones(shape))
+    with pytest.raises(ValueError):
+        edge_nms(np.ones(shape))
+    with pytest.raises(ValueError):
+        edge_orientation(np.ones(shape))

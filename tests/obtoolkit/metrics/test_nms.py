@@ -184,7 +184,7 @@ def _bitwise_equal(a, b):
 def _varied_maps():
     rng = np.random.default_rng(7)
     maps = [make_case(family, 240, 320, seed=1)[0] for family in FAMILIES]
-    maps += [make_case(family, 768, 1024, seed=2)[0] for family in ("soft_thick", "uniform_noise", "texture")]
+    maps.append(make_case("soft_thick", 768, 1024, seed=2)[0])  # one full-size frame (all were compared once)
     for shape in [(2, 2), (2, 9), (9, 2), (3, 3), (5, 7), (4, 12), (31, 43)]:
         maps.append(rng.random(shape))
         noisy = rng.normal(size=shape)

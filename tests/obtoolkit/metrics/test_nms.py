@@ -178,7 +178,9 @@ def _frozen_edge_nms(edges, presmooth_radius=0):
 
 
 def _bitwise_equal(a, b):
-    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    """Same dtype, shape and bytes: -0.0 differs from +0.0 here (np.array_equal would call them equal)."""
+    same_layout = a.dtype == b.dtype and a.shape == b.shape
+    return same_layout and np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes()
 
 
 def _varied_maps():

@@ -385,8 +385,8 @@ def sweep_graph(g, nodes, inserted, ptr, p_theta, g_theta, p_matched, p_oriented
     Returns:
         n_matched (L,), total_cost (L,) in hundredths of a pixel, n_gt_oriented (L,): int64 per batch.
     """
-    n1, n2, p_cost = g[0], g[1], g[5]
-    if g[7].shape[0] < g[4].shape[0] and not inserted.all():
+    n1, n2, p_adj, p_cost, g_adj = g[0], g[1], g[4], g[5], g[7]
+    if g_adj.shape[0] < p_adj.shape[0] and not inserted.all():  # built with gt_lists=False
         raise ValueError("sweep_graph: deletions need the GT side's lists (make_graph(..., gt_lists=True))")
     n_levels = ptr.shape[0] - 1
     state, work = _new_state(g)

@@ -106,9 +106,9 @@ def _as_gt_list(gt_boundaries, shape, where) -> list[np.ndarray]:
 
 
 def _prediction_map(pred_prob: np.ndarray, options: BoundaryEvalOptions) -> np.ndarray:
-    if options.nms and not options.quantize_uint8:  # edge_nms zeroes non-finite values itself
-        return edge_nms(pred_prob, presmooth_radius=options.nms_presmooth_radius)
-    pred = np.where(np.isfinite(pred_prob), pred_prob, 0.0).astype(np.float64, copy=False)
+    pred = pred_prob
+    if options.quantize_uint8 or not options.nms:  # edge_nms zeroes non-finite values itself
+        pred = np.where(np.isfinite(pred_prob), pred_prob, 0.0).astype(np.float64, copy=False)
     if options.quantize_uint8:
         pred = np.round(np.clip(pred, 0.0, 1.0) * 255.0) / 255.0
     if options.nms:

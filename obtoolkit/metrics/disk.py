@@ -39,7 +39,6 @@ def disk_offsets(radius_px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return dy[order].astype(np.int64), dx[order].astype(np.int64), cost[order]
 
 
-
 def within_radius(mask: np.ndarray, radius_px: float) -> np.ndarray:
     """(H, W) bool: pixels within radius_px (+ 1e-6) of a True pixel of `mask`, exactly
     `scipy.ndimage.distance_transform_edt(~mask) <= radius_px + 1e-6`, by stamping disk rows around each pixel.

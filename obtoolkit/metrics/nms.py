@@ -156,6 +156,12 @@ def _angle_at(edges: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.arctan(argument, out=argument)
 
 
+def _require_two_by_two(shape: tuple[int, ...]) -> None:
+    """The orientation takes np.gradient twice along each axis: a side of one pixel is a ValueError (as it was)."""
+    if min(shape) < 2:
+        raise ValueError(f"edges: expected at least 2x2 pixels to take an edge orientation, got {shape[0]}x{shape[1]}")
+
+
 @numba.njit(cache=True, nogil=True)
 def _mod_pi(angle):
     # np.mod(angle, pi) for |angle| <= pi / 2 or NaN (numpy: fmod is exact there, a negative remainder gets + pi,
@@ -177,8 +183,7 @@ def edge_orientation(edges: np.ndarray) -> np.ndarray:
         (H, W) float64 orientation in radians, measured from +x (columns) towards +y (rows).
     """
     smooth = conv_tri(edges, 4)
-    if min(smooth.shape) < 2:
-        np.gradient(smooth)  # raises numpy's "too small" error, as the full-frame formulation did
+    _require_two_by_two(smooth.shape)
     h, w = smooth.shape
     ys, xs = np.divmod(np.arange(h * w, dtype=np.int64), w)
     angle = _atan_argument(smooth, ys, xs)
@@ -285,8 +290,7 @@ def edge_nms(
         (H, W) float64 suppressed map, values in [0, 1].
     """
     check_array("edges", edges, shape=(None, None), kind="f")
-    if min(edges.shape) < 2:
-        np.gradient(np.zeros(edges.shape))  # raises numpy's "too small" error, as the full-frame formulation did
+    _require_two_by_two(edges.shape)
     e = _positive_part(np.ascontiguousarray(edges))
     if presmooth_radius > 0:
         e = _conv_tri_kernel(e, _tri_kernel(int(presmooth_radius)))

@@ -184,10 +184,10 @@ def unpack_rows(bits: np.ndarray, width: int) -> np.ndarray:
     return np.unpackbits(as_bytes, axis=1, bitorder="little")[1:-1, 64 : 64 + width].astype(bool)
 
 
-def _scratch(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The scratch arrays of `thin_bits` for packed images of `shape`."""
-    n = shape[0] * shape[1]
-    return np.empty(n, np.int32), np.empty((4, n), np.int32), np.empty(n, np.uint64)
+@numba.njit(cache=True, nogil=True)
+def _scratch(n_words):
+    """The scratch arrays of `thin_bits` for a packed image of n_words words (guards included)."""
+    return np.empty(n_words, np.int32), np.empty((4, n_words), np.int32), np.empty(n_words, np.uint64)
 
 
 def thin(binary: np.ndarray) -> np.ndarray:
@@ -201,7 +201,7 @@ def thin(binary: np.ndarray) -> np.ndarray:
     """
     check_array("binary", binary, shape=(None, None), kind="biu")
     bits = pack_rows(np.asarray(binary) != 0)
-    thin_bits(bits, *_scratch(bits.shape))
+    thin_bits(bits, *_scratch(bits.size))
     return unpack_rows(bits, binary.shape[1])
 
 
@@ -271,8 +271,7 @@ def _sweep(above, enter, n_levels, height, width):
     fore_bits = np.zeros((height + 2, row), dtype=np.uint64)  # [values >= t]
     old_bits = np.zeros_like(fore_bits)  # the thinned map of the previous threshold
     new_bits = np.zeros_like(fore_bits)
-    n = fore_bits.size
-    stamp, words, masks = np.empty(n, np.int32), np.empty((4, n), np.int32), np.empty(n, np.uint64)
+    stamp, words, masks = _scratch(fore_bits.size)
     pixel = np.empty(max(16, pixels.shape[0]), dtype=np.int64)
     inserted = np.empty(pixel.shape[0], dtype=np.uint8)
     ptr = np.zeros(n_levels + 1, dtype=np.int64)

@@ -222,7 +222,7 @@ def test_conv_tri_is_bit_identical_including_radius_beyond_size(shape):
 def test_nms_and_orientation_reject_a_side_of_one_pixel_like_np_gradient(shape):
     with pytest.raises(ValueError):
         _frozen_edge_nms(np.ones(shape))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="2x2"):
         edge_nms(np.ones(shape))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="2x2"):
         edge_orientation(np.ones(shape))
